@@ -1,0 +1,5 @@
+"""fastops: small compiled tensor kernels and a Keras-compatible MLP trainer built on them."""
+from ._config import (config_context, cpu_simd, get_backend, get_num_threads, get_simd,
+                      set_backend, set_num_threads, set_simd)
+
+__version__ = "0.1.0"
