@@ -3,3 +3,4 @@ from ._config import (config_context, cpu_simd, get_backend, get_num_threads, ge
                       set_backend, set_num_threads, set_simd)
 
 __version__ = "0.1.0"
+from .linalg import dot, matmul

@@ -1,0 +1,379 @@
+/* GEMM micro-kernels (portable C, AVX2+FMA, AVX-512) and their blocking.
+ *
+ * A micro-kernel computes one MR x NR tile of C from packed panels:
+ *   ukr(kc, pa, pb, c, rsc, alpha, beta):  C := alpha * PA.PB + beta * C
+ * with PA an MR x kc panel stored column by column (pa[p*MR + r]) and PB a
+ * kc x NR panel stored row by row (pb[p*NR + j]); C has unit column stride.
+ * The skinny ("sup") kernels read A in place through (rsa, csa) instead, and
+ * store only the first `cols` columns.  beta == 0 never reads C.
+ *
+ * The driver (gemm_driver.inc) is shared by all kernels.  Blocksizes live in the
+ * kernel tables at the end of this file, with the cache level each one targets.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fo_cpu.h"
+#include "gemm_kernels.h"
+
+#if FO_HAVE_X86_SIMD
+#include <immintrin.h>
+#endif
+
+#define FO_MIN(x, y) ((x) < (y) ? (x) : (y))
+#define FO_CEIL_DIV(x, y) (((x) + (y) - 1) / (y))
+#define FO_ROUND_UP(x, y) (FO_CEIL_DIV(x, y) * (y))
+#define FO_MAX_TILE (16 * 32) /* largest MR * NR of any kernel */
+
+/* N (or M, by transposition) at or below this takes the skinny path. */
+#define FO_SUP_MAX 16
+
+/* Work (2*m*n*k flops) one extra thread must get before it pays for waking it:
+ * about 10 us of arithmetic at this CPU's per-core rate, several times the
+ * OpenMP fork/join cost. */
+#define FO_FLOPS_PER_THREAD (1 << 20)
+
+static int fo_gemm_threads(int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
+{
+    double per = 2.0 * (double)m * (double)n * (double)k / FO_FLOPS_PER_THREAD;
+    if (nthreads < 1)
+        return 1;
+    if (per < nthreads)
+        return per < 2 ? 1 : (int)per;
+    return nthreads;
+}
+
+/* 64-byte aligned buffers (cache line; an AVX-512 register) without relying on
+ * aligned_alloc/posix_memalign, which MSVC lacks. */
+static void *fo_alloc(size_t bytes)
+{
+    unsigned char *raw = (unsigned char *)malloc(bytes + 64 + sizeof(void *));
+    uintptr_t p;
+    if (raw == NULL)
+        return NULL;
+    p = ((uintptr_t)(raw + sizeof(void *)) + 63) & ~(uintptr_t)63;
+    ((void **)p)[-1] = raw;
+    return (void *)p;
+}
+
+static void fo_free(void *p)
+{
+    if (p != NULL)
+        free(((void **)p)[-1]);
+}
+
+/* ------------------------------------------------------------------------------
+ * Portable kernels: plain C, correct on any CPU.  A 4 x 8 tile of scalar
+ * accumulators, a shape compilers keep in (vector) registers.
+ */
+#define FO_REF_MR 4
+#define FO_REF_NR 8
+
+#define FO_DEFINE_REF_KERNELS(T, SUF)                                                          \
+    static void ukr_##SUF##_ref(ptrdiff_t kc, const T *pa, const T *pb, T *c, ptrdiff_t rsc,  \
+                                T alpha, T beta)                                               \
+    {                                                                                          \
+        T acc[FO_REF_MR][FO_REF_NR] = {{0}};                                                   \
+        ptrdiff_t p;                                                                           \
+        int i, j;                                                                              \
+        for (p = 0; p < kc; ++p)                                                               \
+            for (i = 0; i < FO_REF_MR; ++i)                                                    \
+                for (j = 0; j < FO_REF_NR; ++j)                                                \
+                    acc[i][j] += pa[p * FO_REF_MR + i] * pb[p * FO_REF_NR + j];                \
+        for (i = 0; i < FO_REF_MR; ++i)                                                        \
+            for (j = 0; j < FO_REF_NR; ++j)                                                    \
+                c[i * rsc + j] = beta == 0 ? alpha * acc[i][j]                                 \
+                                           : alpha * acc[i][j] + beta * c[i * rsc + j];        \
+    }                                                                                          \
+    static void sup_##SUF##_ref(ptrdiff_t kc, const T *a, ptrdiff_t rsa, ptrdiff_t csa,        \
+                                const T *pb, T *c, ptrdiff_t rsc, int cols, T alpha, T beta)   \
+    {                                                                                          \
+        T acc[FO_REF_MR][FO_REF_NR] = {{0}};                                                   \
+        ptrdiff_t p;                                                                           \
+        int i, j;                                                                              \
+        for (p = 0; p < kc; ++p)                                                               \
+            for (i = 0; i < FO_REF_MR; ++i) {                                                  \
+                const T av = a[i * rsa + p * csa];                                             \
+                for (j = 0; j < FO_REF_NR; ++j)                                                \
+                    acc[i][j] += av * pb[p * FO_REF_NR + j];                                   \
+            }                                                                                  \
+        for (i = 0; i < FO_REF_MR; ++i)                                                        \
+            for (j = 0; j < cols; ++j)                                                         \
+                c[i * rsc + j] = beta == 0 ? alpha * acc[i][j]                                 \
+                                           : alpha * acc[i][j] + beta * c[i * rsc + j];        \
+    }
+
+FO_DEFINE_REF_KERNELS(float, s)
+FO_DEFINE_REF_KERNELS(double, d)
+
+#if FO_HAVE_X86_SIMD
+/* ------------------------------------------------------------------------------
+ * AVX2 + FMA.  float: 6 x 16 tile = 12 ymm accumulators; per k one broadcast of
+ * A per row against two 8-wide loads of B (BLIS bli_sgemm_haswell_asm_6x16).
+ * 12 independent FMA chains cover FMA latency x pipes (4-5 cycles x 2) with room
+ * to spare, and with the 2 B registers and 1 broadcast fit the 16 ymm registers.
+ * double: the same with 4-wide lanes, a 6 x 8 tile.
+ */
+
+/* c[0:8] := alpha * x + beta * c[0:8] (beta == 0: no read) for the first `cols` lanes */
+FO_TARGET_AVX2 static inline void s_avx2_store8(float *c, __m256 x, __m256 va, float beta,
+                                               int cols)
+{
+    x = _mm256_mul_ps(x, va);
+    if (cols >= 8) {
+        if (beta != 0)
+            x = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(c), x);
+        _mm256_storeu_ps(c, x);
+    } else if (cols > 0) {
+        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols),
+                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        if (beta != 0)
+            x = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(c, mask), x);
+        _mm256_maskstore_ps(c, mask, x);
+    }
+}
+
+FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va, double beta,
+                                                int cols)
+{
+    x = _mm256_mul_pd(x, va);
+    if (cols >= 4) {
+        if (beta != 0)
+            x = _mm256_fmadd_pd(_mm256_set1_pd(beta), _mm256_loadu_pd(c), x);
+        _mm256_storeu_pd(c, x);
+    } else if (cols > 0) {
+        const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(cols),
+                                                _mm256_setr_epi64x(0, 1, 2, 3));
+        if (beta != 0)
+            x = _mm256_fmadd_pd(_mm256_set1_pd(beta), _mm256_maskload_pd(c, mask), x);
+        _mm256_maskstore_pd(c, mask, x);
+    }
+}
+
+/* The 6-row body shared by the packed and the in-place-A kernels: A(r, p) is
+ * A_AT(r, p); B rows are 2 vectors at pb. */
+#define FO_S_AVX2_BODY(A_AT, A_STEP)                                                           \
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;   \
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                   \
+    ptrdiff_t p;                                                                               \
+    for (p = 0; p < kc; ++p) {                                                                 \
+        const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);                   \
+        __m256 av;                                                                             \
+        av = _mm256_broadcast_ss(A_AT(0));                                                     \
+        c00 = _mm256_fmadd_ps(av, b0, c00);                                                    \
+        c01 = _mm256_fmadd_ps(av, b1, c01);                                                    \
+        av = _mm256_broadcast_ss(A_AT(1));                                                     \
+        c10 = _mm256_fmadd_ps(av, b0, c10);                                                    \
+        c11 = _mm256_fmadd_ps(av, b1, c11);                                                    \
+        av = _mm256_broadcast_ss(A_AT(2));                                                     \
+        c20 = _mm256_fmadd_ps(av, b0, c20);                                                    \
+        c21 = _mm256_fmadd_ps(av, b1, c21);                                                    \
+        av = _mm256_broadcast_ss(A_AT(3));                                                     \
+        c30 = _mm256_fmadd_ps(av, b0, c30);                                                    \
+        c31 = _mm256_fmadd_ps(av, b1, c31);                                                    \
+        av = _mm256_broadcast_ss(A_AT(4));                                                     \
+        c40 = _mm256_fmadd_ps(av, b0, c40);                                                    \
+        c41 = _mm256_fmadd_ps(av, b1, c41);                                                    \
+        av = _mm256_broadcast_ss(A_AT(5));                                                     \
+        c50 = _mm256_fmadd_ps(av, b0, c50);                                                    \
+        c51 = _mm256_fmadd_ps(av, b1, c51);                                                    \
+        A_STEP;                                                                                \
+        pb += 16;                                                                              \
+    }                                                                                          \
+    {                                                                                          \
+        const __m256 va = _mm256_set1_ps(alpha);                                               \
+        s_avx2_store8(c + 0 * rsc, c00, va, beta, cols);                                       \
+        s_avx2_store8(c + 0 * rsc + 8, c01, va, beta, cols - 8);                               \
+        s_avx2_store8(c + 1 * rsc, c10, va, beta, cols);                                       \
+        s_avx2_store8(c + 1 * rsc + 8, c11, va, beta, cols - 8);                               \
+        s_avx2_store8(c + 2 * rsc, c20, va, beta, cols);                                       \
+        s_avx2_store8(c + 2 * rsc + 8, c21, va, beta, cols - 8);                               \
+        s_avx2_store8(c + 3 * rsc, c30, va, beta, cols);                                       \
+        s_avx2_store8(c + 3 * rsc + 8, c31, va, beta, cols - 8);                               \
+        s_avx2_store8(c + 4 * rsc, c40, va, beta, cols);                                       \
+        s_avx2_store8(c + 4 * rsc + 8, c41, va, beta, cols - 8);                               \
+        s_avx2_store8(c + 5 * rsc, c50, va, beta, cols);                                       \
+        s_avx2_store8(c + 5 * rsc + 8, c51, va, beta, cols - 8);                               \
+    }
+
+#define FO_PACKED_AT(r) (pa + (r))
+FO_TARGET_AVX2 static void ukr_s_avx2_6x16(ptrdiff_t kc, const float *pa, const float *pb,
+                                           float *c, ptrdiff_t rsc, float alpha, float beta)
+{
+    const int cols = 16;
+    FO_S_AVX2_BODY(FO_PACKED_AT, pa += 6)
+}
+
+/* A in place: six row pointers walked by csa (one index register, no packing). */
+#define FO_INPLACE_AT(r) (a##r + off)
+FO_TARGET_AVX2 static void sup_s_avx2_6x16(ptrdiff_t kc, const float *a, ptrdiff_t rsa,
+                                           ptrdiff_t csa, const float *pb, float *c,
+                                           ptrdiff_t rsc, int cols, float alpha, float beta)
+{
+    const float *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa,
+                *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
+    ptrdiff_t off = 0;
+    FO_S_AVX2_BODY(FO_INPLACE_AT, off += csa)
+}
+
+#define FO_D_AVX2_BODY(A_AT, A_STEP)                                                           \
+    __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;  \
+    __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                  \
+    ptrdiff_t p;                                                                               \
+    for (p = 0; p < kc; ++p) {                                                                 \
+        const __m256d b0 = _mm256_loadu_pd(pb), b1 = _mm256_loadu_pd(pb + 4);                  \
+        __m256d av;                                                                            \
+        av = _mm256_broadcast_sd(A_AT(0));                                                     \
+        c00 = _mm256_fmadd_pd(av, b0, c00);                                                    \
+        c01 = _mm256_fmadd_pd(av, b1, c01);                                                    \
+        av = _mm256_broadcast_sd(A_AT(1));                                                     \
+        c10 = _mm256_fmadd_pd(av, b0, c10);                                                    \
+        c11 = _mm256_fmadd_pd(av, b1, c11);                                                    \
+        av = _mm256_broadcast_sd(A_AT(2));                                                     \
+        c20 = _mm256_fmadd_pd(av, b0, c20);                                                    \
+        c21 = _mm256_fmadd_pd(av, b1, c21);                                                    \
+        av = _mm256_broadcast_sd(A_AT(3));                                                     \
+        c30 = _mm256_fmadd_pd(av, b0, c30);                                                    \
+        c31 = _mm256_fmadd_pd(av, b1, c31);                                                    \
+        av = _mm256_broadcast_sd(A_AT(4));                                                     \
+        c40 = _mm256_fmadd_pd(av, b0, c40);                                                    \
+        c41 = _mm256_fmadd_pd(av, b1, c41);                                                    \
+        av = _mm256_broadcast_sd(A_AT(5));                                                     \
+        c50 = _mm256_fmadd_pd(av, b0, c50);                                                    \
+        c51 = _mm256_fmadd_pd(av, b1, c51);                                                    \
+        A_STEP;                                                                                \
+        pb += 8;                                                                               \
+    }                                                                                          \
+    {                                                                                          \
+        const __m256d va = _mm256_set1_pd(alpha);                                              \
+        d_avx2_store4(c + 0 * rsc, c00, va, beta, cols);                                       \
+        d_avx2_store4(c + 0 * rsc + 4, c01, va, beta, cols - 4);                               \
+        d_avx2_store4(c + 1 * rsc, c10, va, beta, cols);                                       \
+        d_avx2_store4(c + 1 * rsc + 4, c11, va, beta, cols - 4);                               \
+        d_avx2_store4(c + 2 * rsc, c20, va, beta, cols);                                       \
+        d_avx2_store4(c + 2 * rsc + 4, c21, va, beta, cols - 4);                               \
+        d_avx2_store4(c + 3 * rsc, c30, va, beta, cols);                                       \
+        d_avx2_store4(c + 3 * rsc + 4, c31, va, beta, cols - 4);                               \
+        d_avx2_store4(c + 4 * rsc, c40, va, beta, cols);                                       \
+        d_avx2_store4(c + 4 * rsc + 4, c41, va, beta, cols - 4);                               \
+        d_avx2_store4(c + 5 * rsc, c50, va, beta, cols);                                       \
+        d_avx2_store4(c + 5 * rsc + 4, c51, va, beta, cols - 4);                               \
+    }
+
+FO_TARGET_AVX2 static void ukr_d_avx2_6x8(ptrdiff_t kc, const double *pa, const double *pb,
+                                          double *c, ptrdiff_t rsc, double alpha, double beta)
+{
+    const int cols = 8;
+    FO_D_AVX2_BODY(FO_PACKED_AT, pa += 6)
+}
+
+FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff_t rsa,
+                                          ptrdiff_t csa, const double *pb, double *c,
+                                          ptrdiff_t rsc, int cols, double alpha, double beta)
+{
+    const double *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa,
+                 *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
+    ptrdiff_t off = 0;
+    FO_D_AVX2_BODY(FO_INPLACE_AT, off += csa)
+}
+#endif /* FO_HAVE_X86_SIMD */
+
+/* ------------------------------------------------------------------------------
+ * Kernel tables and the driver instantiations.
+ */
+typedef struct {
+    int mr, nr;
+    ptrdiff_t mc, kc, nc;
+    void (*ukr)(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, float, float);
+    void (*sup)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, float *,
+                ptrdiff_t, int, float, float);
+} fo_skernel;
+
+typedef struct {
+    int mr, nr;
+    ptrdiff_t mc, kc, nc;
+    void (*ukr)(ptrdiff_t, const double *, const double *, double *, ptrdiff_t, double,
+                double);
+    void (*sup)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *, double *,
+                ptrdiff_t, int, double, double);
+} fo_dkernel;
+
+/* Blocksizes (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
+ *   KC: the KC x NR sliver of B fills about half of L1d (KC*NR*size = 16 KiB), so it
+ *       stays there while A slivers stream past;
+ *   MC: the MC x KC block of A (144 KiB for float) sits well inside L2 and leaves room
+ *       for the B slivers and C tiles passing through;
+ *   NC: the KC x NC panel of B (4 MiB for float) stays in L3.
+ * MC is a multiple of MR and NC of NR so only the matrix edges make partial tiles.
+ * The portable kernel keeps the same cache targets with its smaller tile. */
+static const fo_skernel fo_s_ref = {FO_REF_MR, FO_REF_NR, 128, 256, 4096, ukr_s_ref, sup_s_ref};
+static const fo_dkernel fo_d_ref = {FO_REF_MR, FO_REF_NR, 64, 256, 4096, ukr_d_ref, sup_d_ref};
+#if FO_HAVE_X86_SIMD
+static const fo_skernel fo_s_avx2 = {6, 16, 144, 256, 4080, ukr_s_avx2_6x16, sup_s_avx2_6x16};
+static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, ukr_d_avx2_6x8, sup_d_avx2_6x8};
+#endif
+
+static const fo_skernel *fo_s_pick(int isa)
+{
+#if FO_HAVE_X86_SIMD
+    if (isa >= FO_ISA_AVX2)
+        return &fo_s_avx2;
+#endif
+    (void)isa;
+    return &fo_s_ref;
+}
+
+static const fo_dkernel *fo_d_pick(int isa)
+{
+#if FO_HAVE_X86_SIMD
+    if (isa >= FO_ISA_AVX2)
+        return &fo_d_avx2;
+#endif
+    (void)isa;
+    return &fo_d_ref;
+}
+
+#define FO_T float
+#define FO_NAME(x) x##_s
+#define FO_KERNEL fo_skernel
+#include "gemm_driver.inc"
+#undef FO_T
+#undef FO_NAME
+#undef FO_KERNEL
+
+#define FO_T double
+#define FO_NAME(x) x##_d
+#define FO_KERNEL fo_dkernel
+#include "gemm_driver.inc"
+#undef FO_T
+#undef FO_NAME
+#undef FO_KERNEL
+
+int fo_sgemm(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+             const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, ptrdiff_t rsb,
+             ptrdiff_t csb, float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
+{
+    return gemm_s(fo_s_pick(isa), nthreads, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
+                  rsc, csc);
+}
+
+int fo_dgemm(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
+             const double *a, ptrdiff_t rsa, ptrdiff_t csa, const double *b, ptrdiff_t rsb,
+             ptrdiff_t csb, double beta, double *c, ptrdiff_t rsc, ptrdiff_t csc)
+{
+    return gemm_d(fo_d_pick(isa), nthreads, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
+                  rsc, csc);
+}
+
+void fo_gemm_blocking(int isa, int is_double, ptrdiff_t out[6])
+{
+    if (is_double) {
+        const fo_dkernel *kr = fo_d_pick(isa);
+        out[0] = kr->mr; out[1] = kr->nr; out[2] = kr->mc; out[3] = kr->kc; out[4] = kr->nc;
+    } else {
+        const fo_skernel *kr = fo_s_pick(isa);
+        out[0] = kr->mr; out[1] = kr->nr; out[2] = kr->mc; out[3] = kr->kc; out[4] = kr->nc;
+    }
+    out[5] = FO_SUP_MAX;
+}
