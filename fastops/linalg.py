@@ -208,7 +208,7 @@ def dot(a, b, out=None):
     if a.shape[-1] != k_b:
         raise ValueError(f"dot: inner dimensions differ: a has shape {a.shape} and b has "
                          f"shape {b.shape} ({a.shape[-1]} != {k_b})")
-    shape = a.shape[:-1] + b.shape[:-2] + b.shape[-1:]
+    shape = a.shape[:-1] + (b.shape[:-2] + b.shape[-1:] if b.ndim > 1 else ())
     b2 = b if b.ndim == 1 else np.moveaxis(b, -2, 0).reshape(k_b, -1)
     res = _product(a.reshape(-1, a.shape[-1]), b2, None, None, "dot").reshape(shape)
     if out is None:

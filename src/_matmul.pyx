@@ -51,6 +51,11 @@ def _cpu_level():
     return fo_cpu_level()
 
 
+def _settings():
+    """(isa, nthreads) as the kernels see them (for tests)."""
+    return _isa, _nthreads
+
+
 def _blocking(int isa, bint is_double):
     """(MR, NR, MC, KC, NC, SUP_MAX) of the kernel used at `isa` (for tests)."""
     cdef Py_ssize_t out[6]

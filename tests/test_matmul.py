@@ -1,0 +1,382 @@
+"""fastops.matmul / fastops.dot against NumPy semantics and an exact-enough reference.
+
+Accuracy: each element must satisfy |C - C_exact| <= c * max(k, 1) * u * (|A| @ |B|)
+with u the unit roundoff of the dtype and c = C_BOUND = 2, the standard bound for a
+length-k dot product (gamma_k = k*u/(1 - k*u), with FMA or not, in any summation
+order) plus a factor for that denominator and the reference's own rounding.  A fixed
+rtol would be wrong for large k.  C_exact is computed in float64 for float32 data and
+in long double (x87 extended, where available) for float64 data.
+
+Every kernel runs: each SIMD level this CPU has plus the portable one, on 1 and 2
+threads, and the BLAS backend.
+"""
+import numpy as np
+import pytest
+
+import fastops
+from fastops import _config, _matmul, naive
+
+C_BOUND = 2
+UNIT_ROUNDOFF = {np.dtype(np.float32): 2.0**-24, np.dtype(np.float64): 2.0**-53}
+LEVELS = list(_config.SIMD_LEVELS[:_config.SIMD_LEVELS.index(fastops.cpu_simd()) + 1])
+EXTENDED = np.finfo(np.longdouble).eps < 2.0**-60
+
+# (backend, simd, threads): every kernel the fastops backend has, then BLAS
+CONFIGS = [("fastops", lvl, nt) for lvl in LEVELS for nt in (1, 2)] + [
+    ("blas", None, 1), ("blas", None, 2)]
+
+
+@pytest.fixture(params=CONFIGS, ids=lambda p: f"{p[0]}-{p[1] or 'any'}-{p[2]}T")
+def cfg(request):
+    backend, simd, nt = request.param
+    with fastops.config_context(num_threads=nt, simd=simd, backend=backend):
+        yield request.param
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261129)
+
+
+def reference(a, b):
+    """(C_exact, bound) for a @ b (2-d, finite)."""
+    dt = np.result_type(a, b)
+    k = a.shape[-1]
+    hi = np.longdouble if dt == np.float64 else np.float64
+    exact = np.matmul(a.astype(hi), b.astype(hi))
+    c = C_BOUND if (dt == np.float32 or EXTENDED) else 2 * C_BOUND  # reference also rounds
+    bound = c * max(k, 1) * UNIT_ROUNDOFF[dt] * np.matmul(np.abs(a).astype(hi),
+                                                          np.abs(b).astype(hi))
+    return exact, bound
+
+
+def assert_accurate(c, a, b):
+    exact, bound = reference(a, b)
+    assert c.shape == exact.shape
+    err = np.abs(c.astype(exact.dtype) - exact)
+    bad = ~(err <= bound)
+    if bad.any():
+        i = np.unravel_index(np.argmax(np.where(bad, err, -1)), err.shape)
+        raise AssertionError(f"{bad.sum()} elements beyond the bound; worst at {i}: "
+                             f"got {c[i]}, exact {exact[i]}, bound {bound[i]}")
+
+
+def blocking(dtype):
+    """Every blocking of the kernels tested: (MR, NR, MC, KC, NC, SUP_MAX) per level."""
+    isd = np.dtype(dtype) == np.float64
+    return {_matmul._blocking(i, isd) for i in range(len(LEVELS))}
+
+
+def edge_shapes(dtype):
+    """(m, k, n) just below, at and above every block size of every kernel."""
+    shapes = set()
+    for mr, nr, mc, kc, nc, sup in blocking(dtype):
+        for d in (-1, 0, 1):
+            shapes.add((2 * mr + d, 37, sup + 1 + nr + d))   # MR / NR edges, blocked path
+            shapes.add((3 * mr + d, 19, nr + d if nr + d > 0 else 1))  # sup path edges
+            shapes.add((mc + d, 23, 2 * nr + 1))               # MC
+            shapes.add((sup + 3, kc + d, sup + 5))             # KC
+            shapes.add((sup + 1, sup + 1, nc + d))             # NC
+    return sorted(shapes)
+
+
+BASIC_SHAPES = [(1, 1, 1), (7, 5, 3), (127, 253, 61), (128, 512, 10), (128, 10, 512),
+                (512, 128, 10), (10, 64, 300), (40, 16, 40), (40, 17, 40), (16, 300, 16)]
+
+
+# ---- accuracy over shapes, kernels, threads --------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", BASIC_SHAPES, ids=str)
+def test_shapes(cfg, rng, dtype, shape):
+    m, k, n = shape
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    c = fastops.matmul(a, b)
+    assert c.dtype == dtype and c.shape == (m, n)
+    assert_accurate(c, a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_block_edges(cfg, rng, dtype):
+    for m, k, n in edge_shapes(dtype):
+        a = rng.uniform(-1, 1, (m, k)).astype(dtype)
+        b = rng.uniform(-1, 1, (k, n)).astype(dtype)
+        assert_accurate(fastops.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("simd", LEVELS)
+def test_1024(rng, simd):
+    a = rng.standard_normal((1024, 1024)).astype(np.float32)
+    b = rng.standard_normal((1024, 1024)).astype(np.float32)
+    with fastops.config_context(simd=simd, num_threads=2, backend="fastops"):
+        assert_accurate(fastops.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("m,k,n", [(0, 5, 3), (4, 5, 0), (0, 0, 0), (3, 0, 4), (1, 0, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_empty(cfg, m, k, n, dtype):
+    a = np.ones((m, k), dtype)
+    b = np.ones((k, n), dtype)
+    out = np.full((m, n), np.nan, dtype)  # k == 0: zeros, whatever out held
+    c = fastops.matmul(a, b, out=out)
+    assert c is out
+    np.testing.assert_array_equal(c, np.zeros((m, n), dtype))
+
+
+def _layouts(rng, shape, dtype):
+    """The same kind of data as C-ordered, Fortran, transposed, sliced and reversed views."""
+    def data(s):
+        return rng.standard_normal(s).astype(dtype)
+    r, c = shape
+    return {
+        "C": data(shape),
+        "F": np.asfortranarray(data(shape)),
+        "T": data((c, r)).T,
+        "sliced": data((2 * r + 1, 3 * c + 2))[1::2, 2::3],
+        "negative": data(shape)[::-1, ::-1],
+        "neg-T": data((c, r))[::-1].T,
+        "broadcast-row": np.broadcast_to(data((1, c)), shape),
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layouts(cfg, rng, dtype):
+    m, k, n = 45, 70, 53
+    la, lb = _layouts(rng, (m, k), dtype), _layouts(rng, (k, n), dtype)
+    for na, a in la.items():
+        for nb, b in lb.items():
+            a0, b0 = a.copy(), b.copy()
+            c = fastops.matmul(a, b)
+            assert_accurate(c, a0, b0)
+            np.testing.assert_array_equal(a, a0, err_msg=f"a ({na}) was modified")
+            np.testing.assert_array_equal(b, b0, err_msg=f"b ({nb}) was modified")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(45, 70, 53), (128, 512, 10), (10, 64, 300)], ids=str)
+def test_out_layouts(cfg, rng, dtype, shape):
+    m, k, n = shape
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    outs = {
+        "C": np.empty((m, n), dtype),
+        "F": np.empty((m, n), dtype, order="F"),
+        "sliced": np.empty((2 * m, 3 * n), dtype)[::2, 1::3],
+        "negative": np.empty((m, n), dtype)[::-1, ::-1],
+    }
+    for name, out in outs.items():
+        base = out.base if out.base is not None else out
+        base[...] = np.nan  # beta = 0 must not read C
+        c = fastops.matmul(a, b, out=out)
+        assert c is out, name
+        assert_accurate(out, a, b)
+        if name == "sliced":  # the gaps between the view's elements are untouched
+            mask = np.ones(base.shape, bool)
+            mask[::2, 1::3] = False
+            assert np.isnan(base[mask]).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_aliasing(cfg, rng, dtype):
+    n = 70
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    for target in ("a", "b", "a.T"):
+        x, y = a.copy(), b.copy()
+        if target == "a":
+            out, expect = x, np.matmul(a, b)
+            fastops.matmul(x, y, out=x)
+        elif target == "b":
+            out, expect = y, np.matmul(a, b)
+            fastops.matmul(x, y, out=y)
+        else:
+            out, expect = x.T, np.matmul(a, b)
+            fastops.matmul(x, y, out=x.T)
+        assert_accurate(out, a, b)
+        np.testing.assert_allclose(out, expect, rtol=1e-3 if dtype == np.float32 else 1e-10,
+                                   atol=1e-3 if dtype == np.float32 else 1e-10)
+    # partial overlap: out is a shifted window of the buffer holding a
+    buf = rng.standard_normal((n + 1, n)).astype(dtype)
+    a0 = buf[:n].copy()
+    fastops.matmul(buf[:n], b, out=buf[1:])
+    assert_accurate(buf[1:], a0, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(20, 30, 40), (64, 300, 10), (13, 7, 100)], ids=str)
+def test_nan_inf(cfg, rng, dtype, shape):
+    m, k, n = shape
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    a[3, 5] = np.nan
+    a[7, 2] = np.inf
+    b[2, 4] = 0.0
+    b[6, 1] = -np.inf
+    b[:, 9] = 0.0
+    with np.errstate(invalid="ignore"):
+        expect = np.matmul(a, b)  # NumPy's BLAS
+    c = fastops.matmul(a, b)
+    np.testing.assert_array_equal(np.isnan(c), np.isnan(expect))
+    np.testing.assert_array_equal(np.isposinf(c), np.isposinf(expect))
+    np.testing.assert_array_equal(np.isneginf(c), np.isneginf(expect))
+    assert np.isnan(c[3]).all() and np.isnan(c[7, 4]) and np.isnan(c[7, 9])
+
+
+# ---- np.matmul semantics -----------------------------------------------------------
+
+SEMANTIC_CASES = [
+    ((5,), (5, 3)), ((4, 5), (5,)), ((5,), (5,)), ((2, 3, 4, 5), (5, 6)), ((4, 5), (2, 5, 6)),
+    ((3, 1, 4, 5), (2, 5, 6)), ((5,), (2, 5, 6)), ((2, 4, 5), (5,)), ((2, 0, 5), (5, 3)),
+    ((0, 4, 5), (1, 5, 2)),
+]
+
+
+@pytest.mark.parametrize("backend", ["fastops", "blas", "naive"])
+@pytest.mark.parametrize("sa,sb", SEMANTIC_CASES, ids=str)
+def test_matmul_semantics(rng, backend, sa, sb):
+    a = rng.standard_normal(sa).astype(np.float32)
+    b = rng.standard_normal(sb).astype(np.float32)
+    expect = np.matmul(a, b)
+    got = fastops.matmul(a, b, backend=backend)
+    assert type(got) is type(expect)
+    assert np.shape(got) == expect.shape and got.dtype == expect.dtype
+    np.testing.assert_allclose(got, expect, rtol=1e-4, atol=1e-4)
+    out = np.empty(expect.shape, np.float32) if expect.ndim else None
+    if out is not None:
+        assert fastops.matmul(a, b, out=out, backend=backend) is out
+        np.testing.assert_allclose(out, expect, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("ta,tb", [
+    (np.float32, np.float32), (np.float32, np.float64), (np.float64, np.float32),
+    (np.float32, np.int64), (np.int32, np.float32), (np.int64, np.int64), (np.int8, np.int16),
+    (np.bool_, np.bool_), (np.float16, np.float32), (np.dtype(">f4"), np.float32),
+    (np.uint8, np.float64),
+])
+def test_dtype_promotion(rng, ta, tb):
+    a = (rng.standard_normal((6, 7)) * 3).astype(ta)
+    b = (rng.standard_normal((7, 5)) * 3).astype(tb)
+    expect = np.matmul(a, b)
+    got = fastops.matmul(a, b)
+    assert got.dtype == expect.dtype.newbyteorder("=")
+    if expect.dtype.kind in "biu":
+        np.testing.assert_array_equal(got, expect)  # delegated to NumPy: identical
+    else:
+        np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_accepts_lists():
+    assert fastops.matmul([[1.0, 2.0]], [[3.0], [4.0]]).tolist() == [[11.0]]
+
+
+# ---- np.dot semantics --------------------------------------------------------------
+
+@pytest.mark.parametrize("sa,sb", [
+    ((), (3, 4)), ((3, 4), ()), ((), ()), ((5,), (5,)), ((4, 5), (5,)), ((5,), (5, 3)),
+    ((4, 5), (5, 3)), ((2, 3, 5), (5, 4)), ((2, 3, 5), (6, 5, 4)), ((3, 5), (2, 5, 4)),
+    ((2, 3, 5), (5,)),
+], ids=str)
+def test_dot_semantics(rng, sa, sb):
+    a = rng.standard_normal(sa)
+    b = rng.standard_normal(sb)
+    expect = np.dot(a, b)
+    got = fastops.dot(a, b)
+    assert np.shape(got) == np.shape(expect)
+    np.testing.assert_allclose(got, expect, rtol=1e-12, atol=1e-12)
+    if np.ndim(expect):
+        out = np.empty(np.shape(expect))
+        assert fastops.dot(a, b, out=out) is out
+        np.testing.assert_allclose(out, expect, rtol=1e-12, atol=1e-12)
+
+
+def test_dot_example():
+    r = fastops.dot(np.array([1, 2, 3.]), np.array([2, 2, 2.]))
+    assert r == 12.0 and isinstance(r, np.float64)
+
+
+# ---- backends, settings, naive ----------------------------------------------------
+
+def test_naive_matches(rng):
+    a = rng.standard_normal((9, 11))
+    b = rng.standard_normal((11, 7))
+    assert_accurate(naive.matmul(a, b), a, b)
+    assert_accurate(fastops.matmul(a.T.T, b, backend="naive"), a, b)
+
+
+def test_default_backend_and_simd_reach_the_module():
+    with fastops.config_context(backend="naive", simd="portable", num_threads=1):
+        assert fastops.get_backend() == "naive"
+        assert _matmul._settings() == (0, 1)
+    assert _matmul._settings()[0] == LEVELS.index(fastops.get_simd())
+
+
+def test_inputs_unmodified_and_threads(rng):
+    a = rng.standard_normal((300, 200)).astype(np.float32)
+    b = rng.standard_normal((200, 250)).astype(np.float32)
+    a0, b0 = a.copy(), b.copy()
+    with fastops.config_context(num_threads=1):
+        c1 = fastops.matmul(a, b)
+    with fastops.config_context(num_threads=2):
+        c2 = fastops.matmul(a, b)
+    np.testing.assert_array_equal(a, a0)
+    np.testing.assert_array_equal(b, b0)
+    np.testing.assert_array_equal(c1, c2)  # same blocking: same sums in the same order
+
+
+def test_alpha_beta_lowlevel(rng):
+    a = rng.standard_normal((50, 40))
+    b = rng.standard_normal((40, 30))
+    c = rng.standard_normal((50, 30))
+    for level in range(len(LEVELS)):
+        with fastops.config_context(simd=LEVELS[level]):
+            got = c.copy()
+            _matmul.gemm(a, b, got, -0.5, 2.0)
+            np.testing.assert_allclose(got, -0.5 * (a @ b) + 2.0 * c, rtol=1e-12, atol=1e-12)
+
+
+# ---- bad input ---------------------------------------------------------------------
+
+def test_inner_dim_mismatch():
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(5, 2\)"):
+        fastops.matmul(np.ones((3, 4)), np.ones((5, 2)))
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(5,\)"):
+        fastops.dot(np.ones((3, 4)), np.ones(5))
+    with pytest.raises(ValueError, match="broadcast"):
+        fastops.matmul(np.ones((2, 3, 4)), np.ones((3, 4, 2)))
+
+
+@pytest.mark.parametrize("a,b", [(np.float32(2), np.ones(3)), (np.ones(3), 2.0)])
+def test_zero_d(a, b):
+    with pytest.raises(ValueError, match="0-d"):
+        fastops.matmul(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128, object, "U3", np.float16,
+                                   np.longdouble if np.longdouble != np.float64 else np.float16])
+def test_bad_dtype(dtype):
+    a = np.ones((2, 2), dtype)
+    with pytest.raises(TypeError, match="float32, float64"):
+        fastops.matmul(a, np.ones((2, 2), dtype))
+    with pytest.raises(TypeError, match="float32, float64"):
+        fastops.dot(a, a)
+
+
+def test_bad_out():
+    a = np.ones((3, 4), np.float32)
+    b = np.ones((4, 5), np.float32)
+    with pytest.raises(TypeError, match="ndarray"):
+        fastops.matmul(a, b, out=[[0.0] * 5] * 3)
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(3, 5\)"):
+        fastops.matmul(a, b, out=np.empty((3, 4), np.float32))
+    with pytest.raises(TypeError, match="float64.*float32"):
+        fastops.matmul(a, b, out=np.empty((3, 5), np.float64))
+    ro = np.empty((3, 5), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fastops.matmul(a, b, out=ro)
+
+
+def test_bad_backend():
+    with pytest.raises(ValueError, match="backend"):
+        fastops.matmul(np.ones((2, 2)), np.ones((2, 2)), backend="cuda")
