@@ -1,0 +1,89 @@
+"""matmul: fastops vs BLAS (scipy's cython_blas) vs NumPy, float32 and float64.
+
+One group per (shape, dtype), GFLOP/s in extra_info (flops = 2*m*n*k).  Every impl
+writes into a preallocated `out`, so the groups time the product, not allocation.
+Shapes: squares 64^3 (with the pure-Python naive loop), 256^3, 1024^3, 2048^3, and the
+five GEMMs of one chapter-2 MLP training step (batch 128, 784 -> 512 -> 10), with the
+transposed operands as views, as backprop computes them.  "fastops-portable" is the
+same kernel code on its plain-C micro-kernel (no SIMD intrinsics).
+
+    pytest benchmarks/bench_matmul.py --benchmark-only [--threads 2]
+"""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import fastops
+
+# name: (m, k, n, which operand is a transposed view)
+SHAPES = {
+    "64^3": (64, 64, 64, None),
+    "256^3": (256, 256, 256, None),
+    "1024^3": (1024, 1024, 1024, None),
+    "2048^3": (2048, 2048, 2048, None),
+    "X.W1": (128, 784, 512, None),
+    "X^T.dH": (784, 128, 512, "a"),
+    "H.W2": (128, 512, 10, None),
+    "dY.W2^T": (128, 10, 512, "b"),
+    "H^T.dY": (512, 128, 10, "a"),
+}
+IMPLS = ("fastops", "blas", "numpy", "fastops-portable", "naive")
+NAIVE_SHAPES = ("64^3",)           # a pure-Python 256^3 would take about a minute per round
+PORTABLE_SKIP = ("2048^3",)        # several seconds per round; 1024^3 already ranks it
+
+
+def _record():
+    """benchmarks/conftest.py's `record`, however pytest named that module."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name, mod in list(sys.modules.items()):
+        if (name.rsplit(".", 1)[-1] == "conftest" and hasattr(mod, "record")
+                and os.path.dirname(os.path.abspath(getattr(mod, "__file__", ""))) == here):
+            return mod.record
+    raise RuntimeError("benchmarks/conftest.py (record) is not loaded")
+
+
+def _operands(name, dtype):
+    m, k, n, view = SHAPES[name]
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((k, m) if view == "a" else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if view == "b" else (k, n)).astype(dtype)
+    return (a.T if view == "a" else a), (b.T if view == "b" else b)
+
+
+def _call(impl):
+    if impl == "numpy":
+        return np.matmul
+    if impl == "blas":
+        return lambda a, b, out: fastops.matmul(a, b, out=out, backend="blas")
+    if impl == "naive":
+        return lambda a, b, out: fastops.matmul(a, b, out=out, backend="naive")
+    return lambda a, b, out: fastops.matmul(a, b, out=out, backend="fastops")
+
+
+CASES = [pytest.param(name, dt, impl, id=f"{name}-{np.dtype(dt).name}-{impl}")
+         for name in SHAPES for dt in (np.float32, np.float64) for impl in IMPLS
+         if (impl != "naive" or name in NAIVE_SHAPES)
+         and (impl != "fastops-portable" or name not in PORTABLE_SKIP)]
+
+
+@pytest.mark.parametrize("name, dtype, impl", CASES)
+def test_matmul(benchmark, name, dtype, impl):
+    m, k, n, _ = SHAPES[name]
+    benchmark.group = f"matmul {name} ({m}x{k} . {k}x{n}) {np.dtype(dtype).name}"
+    a, b = _operands(name, dtype)
+    out = np.zeros((m, n), dtype)
+    fn = _call(impl)
+    simd = "portable" if impl == "fastops-portable" else fastops.get_simd()
+    with fastops.config_context(simd=simd):
+        if impl == "naive":
+            result = benchmark.pedantic(fn, args=(a, b, out), rounds=2, iterations=1)
+        else:
+            result = benchmark(fn, a, b, out)
+    _record()(benchmark, impl, flops=2 * m * n * k)
+    # checked on the timed inputs: the float64 product within the length-k error bound
+    exact = a.astype(np.float64) @ b.astype(np.float64)
+    bound = 4 * k * np.finfo(dtype).eps / 2 * (np.abs(a).astype(np.float64) @ np.abs(b))
+    assert result is out
+    assert np.all(np.abs(out - exact) <= bound)
