@@ -181,6 +181,12 @@ def matmul(a, b, out=None, backend=None):
         >>> fastops.matmul(np.ones((2, 3), np.float32), np.ones(3, np.float32))
         array([3., 3.], dtype=float32)
     """
+    if backend is None:
+        backend = _config.get_backend()
+    if backend == "fastops" or backend == "blas":
+        result = _matmul.fast_matmul(a, b, out, backend == "blas")
+        if result is not None:
+            return result
     a = _as_array(a, "matmul", "a")
     b = _as_array(b, "matmul", "b")
     for x, name in ((a, "a"), (b, "b")):

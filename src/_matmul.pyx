@@ -163,6 +163,95 @@ def blas_gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0, dou
         raise TypeError(f"blas_gemm: float32 or float64 only, got {c.dtype}")
 
 
+# ---- fast path for the common call ------------------------------------------------
+
+cdef bint _plain(cnp.ndarray x, int typenum) noexcept:
+    """2-d, native float of `typenum`, aligned, strides in whole items."""
+    cdef Py_ssize_t isz
+    if cnp.PyArray_NDIM(x) != 2 or cnp.PyArray_TYPE(x) != typenum:
+        return False
+    if not (cnp.PyArray_ISALIGNED(x) and cnp.PyArray_ISNOTSWAPPED(x)):
+        return False
+    isz = cnp.PyArray_ITEMSIZE(x)
+    return cnp.PyArray_STRIDE(x, 0) % isz == 0 and cnp.PyArray_STRIDE(x, 1) % isz == 0
+
+
+cdef void _extent(cnp.ndarray x, char **lo, char **hi) noexcept:
+    """[lo, hi): the bytes a 2-d array can touch (empty arrays touch none)."""
+    cdef int ax
+    cdef Py_ssize_t s
+    lo[0] = hi[0] = <char *>cnp.PyArray_DATA(x)
+    for ax in range(2):
+        if cnp.PyArray_DIM(x, ax) == 0:
+            hi[0] = lo[0]
+            return
+        s = cnp.PyArray_STRIDE(x, ax) * (cnp.PyArray_DIM(x, ax) - 1)
+        if s < 0:
+            lo[0] += s
+        else:
+            hi[0] += s
+    hi[0] += cnp.PyArray_ITEMSIZE(x)
+
+
+cdef bint _overlap(cnp.ndarray x, cnp.ndarray y) noexcept:
+    cdef char *xl
+    cdef char *xh
+    cdef char *yl
+    cdef char *yh
+    _extent(x, &xl, &xh)
+    _extent(y, &yl, &yh)
+    return xl < xh and yl < yh and xl < yh and yl < xh
+
+
+def fast_matmul(object a, object b, object out, bint use_blas):
+    """a @ b for the common case, or None to send the call down the general path.
+
+    The common case: exact ndarrays, both 2-d with the same native float dtype and
+    matching inner dimension; out None or a matching array not overlapping a or b
+    (and, for BLAS, every operand readable by BLAS in place).  Everything else,
+    errors included, is the general path's job (fastops/linalg.py).
+    """
+    cdef cnp.ndarray x, y, c
+    cdef int typenum
+    cdef cnp.npy_intp dims[2]
+    if type(a) is not np.ndarray or type(b) is not np.ndarray:
+        return None
+    x = <cnp.ndarray>a
+    y = <cnp.ndarray>b
+    typenum = cnp.PyArray_TYPE(x)
+    if typenum != cnp.NPY_FLOAT32 and typenum != cnp.NPY_FLOAT64:
+        return None
+    if not (_plain(x, typenum) and _plain(y, typenum)):
+        return None
+    if cnp.PyArray_DIM(x, 1) != cnp.PyArray_DIM(y, 0):
+        return None
+    dims[0] = cnp.PyArray_DIM(x, 0)
+    dims[1] = cnp.PyArray_DIM(y, 1)
+    if out is None:
+        c = cnp.PyArray_EMPTY(2, dims, typenum, 0)
+    else:
+        if type(out) is not np.ndarray:
+            return None
+        c = <cnp.ndarray>out
+        if not _plain(c, typenum) or not cnp.PyArray_ISWRITEABLE(c):
+            return None
+        if cnp.PyArray_DIM(c, 0) != dims[0] or cnp.PyArray_DIM(c, 1) != dims[1]:
+            return None
+        if _overlap(c, x) or _overlap(c, y):
+            return None
+    if use_blas:
+        if dims[0] == 0 or dims[1] == 0 or cnp.PyArray_DIM(x, 1) == 0:
+            return None
+        if not (blas_layout_ok(x) and blas_layout_ok(y) and blas_layout_ok(c)):
+            return None
+        if dims[1] > 1 and cnp.PyArray_STRIDE(c, 1) != cnp.PyArray_ITEMSIZE(c):
+            return None
+        blas_gemm(x, y, c)
+    else:
+        gemm(x, y, c)
+    return c
+
+
 from fastops import _config  # noqa: E402  (after the module's functions exist)
 
 _config._register(sys.modules[__name__])
