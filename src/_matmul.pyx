@@ -29,7 +29,7 @@ cdef extern from "gemm_kernels.h":
                  double alpha, const double *a, Py_ssize_t rsa, Py_ssize_t csa,
                  const double *b, Py_ssize_t rsb, Py_ssize_t csb,
                  double beta, double *c, Py_ssize_t rsc, Py_ssize_t csc) noexcept nogil
-    void fo_gemm_blocking(int isa, int is_double, Py_ssize_t out[6]) noexcept nogil
+    void fo_gemm_blocking(int isa, int is_double, Py_ssize_t out[8]) noexcept nogil
 
 
 # Settings pushed in by fastops._config; kernels read these C ints, never Python.
@@ -57,10 +57,10 @@ def _settings():
 
 
 def _blocking(int isa, bint is_double):
-    """(MR, NR, MC, KC, NC, SUP_MAX) of the kernel used at `isa` (for tests)."""
-    cdef Py_ssize_t out[6]
+    """(MR, NR, MC, KC, NC, SUP_MAX, SUP_MR, SUP_NR) of the kernels used at `isa`."""
+    cdef Py_ssize_t out[8]
     fo_gemm_blocking(isa, is_double, out)
-    return tuple(out[i] for i in range(6))
+    return tuple(out[i] for i in range(8))
 
 
 cdef inline Py_ssize_t _stride(cnp.ndarray x, int axis, Py_ssize_t itemsize):

@@ -26,7 +26,8 @@ int fo_dgemm(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
              double beta, double *c, ptrdiff_t rsc, ptrdiff_t csc);
 
 /* Blocking actually used at `isa` for float32 (is_double = 0) or float64:
- * out = {MR, NR, MC, KC, NC, SUP_MAX}.  Tests size their shapes around these. */
-void fo_gemm_blocking(int isa, int is_double, ptrdiff_t out[6]);
+ * out = {MR, NR, MC, KC, NC, SUP_MAX, SUP_MR, SUP_NR}: the packed tile, the cache
+ * blocks, the largest N of the skinny path and its tile.  Tests size shapes by them. */
+void fo_gemm_blocking(int isa, int is_double, ptrdiff_t out[8]);
 
 #endif

@@ -62,7 +62,7 @@ def assert_accurate(c, a, b):
 
 
 def blocking(dtype):
-    """Every blocking of the kernels tested: (MR, NR, MC, KC, NC, SUP_MAX) per level."""
+    """Every blocking of the kernels tested: (MR, NR, MC, KC, NC, SUP_MAX, SMR, SNR)."""
     isd = np.dtype(dtype) == np.float64
     return {_matmul._blocking(i, isd) for i in range(len(LEVELS))}
 
@@ -70,10 +70,11 @@ def blocking(dtype):
 def edge_shapes(dtype):
     """(m, k, n) just below, at and above every block size of every kernel."""
     shapes = set()
-    for mr, nr, mc, kc, nc, sup in blocking(dtype):
+    for mr, nr, mc, kc, nc, sup, smr, snr in blocking(dtype):
         for d in (-1, 0, 1):
             shapes.add((2 * mr + d, 37, sup + 1 + nr + d))   # MR / NR edges, blocked path
-            shapes.add((3 * mr + d, 19, nr + d if nr + d > 0 else 1))  # sup path edges
+            shapes.add((3 * smr + d, 19, snr + d))             # skinny path edges
+            shapes.add((3 * smr + d, 300, 2 * snr + d))        # skinny, several panels
             shapes.add((mc + d, 23, 2 * nr + 1))               # MC
             shapes.add((sup + 3, kc + d, sup + 5))             # KC
             shapes.add((sup + 1, sup + 1, nc + d))             # NC
