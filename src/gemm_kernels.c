@@ -1,9 +1,10 @@
 /* GEMM micro-kernels (portable C, AVX2+FMA, AVX-512) and their blocking.
  *
  * A micro-kernel computes one MR x NR tile of C from packed panels:
- *   ukr(kc, pa, pb, c, rsc, alpha, beta):  C := alpha * PA.PB + beta * C
- * with PA an MR x kc panel stored column by column (pa[p*MR + r]) and PB a
- * kc x NR panel stored row by row (pb[p*NR + j]); C has unit column stride.
+ *   ukr(kc, pa, pb, ldb, c, rsc, alpha, beta):  C := alpha * PA.PB + beta * C
+ * with PA an MR x kc panel stored column by column (pa[p*MR + r]) and PB kc rows
+ * of NR contiguous values, ldb apart (a packed panel: ldb = NR; B itself when its
+ * columns are contiguous: ldb = its row stride); C has unit column stride.
  * The skinny ("sup") kernels read A in place through (rsa, csa) instead, and
  * store only the first `cols` columns.  beta == 0 never reads C.
  *
@@ -51,13 +52,15 @@
 #define FO_D512_MC 72
 #endif
 
-/* N (or M, by transposition) at or below this takes the skinny path. */
+/* N or M at or below this takes a skinny path (gemm_driver.inc) instead of the
+ * fully packed one: SUP reads A in place (small N), SUPM reads B in place (small M). */
 #define FO_SUP_MAX 16
+enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM };
 
 /* Work (2*m*n*k flops) one extra thread must get before it pays for waking it:
- * about 10 us of arithmetic at this CPU's per-core rate, several times the
+ * about 5 us of arithmetic at this CPU's per-core rate, a few times the
  * OpenMP fork/join cost. */
-#define FO_FLOPS_PER_THREAD (1 << 20)
+#define FO_FLOPS_PER_THREAD (1 << 19)
 
 static int fo_gemm_threads(int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
 {
@@ -96,8 +99,8 @@ static void fo_free(void *p)
 #define FO_REF_NR 8
 
 #define FO_DEFINE_REF_KERNELS(T, SUF)                                                          \
-    static void ukr_##SUF##_ref(ptrdiff_t kc, const T *pa, const T *pb, T *c, ptrdiff_t rsc,  \
-                                T alpha, T beta)                                               \
+    static void ukr_##SUF##_ref(ptrdiff_t kc, const T *pa, const T *pb, ptrdiff_t ldb, T *c,  \
+                                ptrdiff_t rsc, T alpha, T beta)                                \
     {                                                                                          \
         T acc[FO_REF_MR][FO_REF_NR] = {{0}};                                                   \
         ptrdiff_t p;                                                                           \
@@ -105,7 +108,7 @@ static void fo_free(void *p)
         for (p = 0; p < kc; ++p)                                                               \
             for (i = 0; i < FO_REF_MR; ++i)                                                    \
                 for (j = 0; j < FO_REF_NR; ++j)                                                \
-                    acc[i][j] += pa[p * FO_REF_MR + i] * pb[p * FO_REF_NR + j];                \
+                    acc[i][j] += pa[p * FO_REF_MR + i] * pb[p * ldb + j];                      \
         for (i = 0; i < FO_REF_MR; ++i)                                                        \
             for (j = 0; j < FO_REF_NR; ++j)                                                    \
                 c[i * rsc + j] = beta == 0 ? alpha * acc[i][j]                                 \
@@ -178,7 +181,7 @@ FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va
 
 /* The 6-row body shared by the packed and the in-place-A kernels: A(r, p) is
  * A_AT(r, p); B rows are 2 vectors at pb. */
-#define FO_S_AVX2_BODY(A_AT, A_STEP)                                                           \
+#define FO_S_AVX2_BODY(A_AT, A_STEP, B_STEP)                                                           \
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;   \
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                   \
     ptrdiff_t p;                                                                               \
@@ -204,7 +207,7 @@ FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va
         c50 = _mm256_fmadd_ps(av, b0, c50);                                                    \
         c51 = _mm256_fmadd_ps(av, b1, c51);                                                    \
         A_STEP;                                                                                \
-        pb += 16;                                                                              \
+        pb += B_STEP;                                                                          \
     }                                                                                          \
     {                                                                                          \
         const __m256 va = _mm256_set1_ps(alpha);                                               \
@@ -224,10 +227,11 @@ FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va
 
 #define FO_PACKED_AT(r) (pa + (r))
 FO_TARGET_AVX2 static void ukr_s_avx2_6x16(ptrdiff_t kc, const float *pa, const float *pb,
-                                           float *c, ptrdiff_t rsc, float alpha, float beta)
+                                           ptrdiff_t ldb, float *c, ptrdiff_t rsc, float alpha,
+                                           float beta)
 {
     const int cols = 16;
-    FO_S_AVX2_BODY(FO_PACKED_AT, pa += 6)
+    FO_S_AVX2_BODY(FO_PACKED_AT, pa += 6, ldb)
 }
 
 /* A in place: six row pointers walked by csa (one index register, no packing). */
@@ -239,10 +243,10 @@ FO_TARGET_AVX2 static void sup_s_avx2_6x16(ptrdiff_t kc, const float *a, ptrdiff
     const float *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa,
                 *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
     ptrdiff_t off = 0;
-    FO_S_AVX2_BODY(FO_INPLACE_AT, off += csa)
+    FO_S_AVX2_BODY(FO_INPLACE_AT, off += csa, 16)
 }
 
-#define FO_D_AVX2_BODY(A_AT, A_STEP)                                                           \
+#define FO_D_AVX2_BODY(A_AT, A_STEP, B_STEP)                                                           \
     __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;  \
     __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                  \
     ptrdiff_t p;                                                                               \
@@ -268,7 +272,7 @@ FO_TARGET_AVX2 static void sup_s_avx2_6x16(ptrdiff_t kc, const float *a, ptrdiff
         c50 = _mm256_fmadd_pd(av, b0, c50);                                                    \
         c51 = _mm256_fmadd_pd(av, b1, c51);                                                    \
         A_STEP;                                                                                \
-        pb += 8;                                                                               \
+        pb += B_STEP;                                                                          \
     }                                                                                          \
     {                                                                                          \
         const __m256d va = _mm256_set1_pd(alpha);                                              \
@@ -287,10 +291,11 @@ FO_TARGET_AVX2 static void sup_s_avx2_6x16(ptrdiff_t kc, const float *a, ptrdiff
     }
 
 FO_TARGET_AVX2 static void ukr_d_avx2_6x8(ptrdiff_t kc, const double *pa, const double *pb,
-                                          double *c, ptrdiff_t rsc, double alpha, double beta)
+                                          ptrdiff_t ldb, double *c, ptrdiff_t rsc, double alpha,
+                                          double beta)
 {
     const int cols = 8;
-    FO_D_AVX2_BODY(FO_PACKED_AT, pa += 6)
+    FO_D_AVX2_BODY(FO_PACKED_AT, pa += 6, ldb)
 }
 
 FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff_t rsa,
@@ -300,7 +305,7 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
     const double *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa,
                  *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
     ptrdiff_t off = 0;
-    FO_D_AVX2_BODY(FO_INPLACE_AT, off += csa)
+    FO_D_AVX2_BODY(FO_INPLACE_AT, off += csa, 8)
 }
 
 /* ------------------------------------------------------------------------------
@@ -313,7 +318,8 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
  */
 #define FO_DEFINE_AVX512_UKR(T, SUF, VEC, SET1, LOADU, FMADD, MUL, STOREU, VL, MR_)          \
     FO_TARGET_AVX512 static void ukr_##SUF##_avx512(ptrdiff_t kc, const T *pa, const T *pb,  \
-                                                    T *c, ptrdiff_t rsc, T alpha, T beta)      \
+                                                    ptrdiff_t ldb, T *c, ptrdiff_t rsc,        \
+                                                    T alpha, T beta)                           \
     {                                                                                          \
         VEC acc[MR_][2];                                                                       \
         ptrdiff_t p;                                                                           \
@@ -328,7 +334,7 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
                 acc[r][1] = FMADD(av, b1, acc[r][1]);                                          \
             }                                                                                  \
             pa += MR_;                                                                         \
-            pb += 2 * VL;                                                                      \
+            pb += ldb;                                                                         \
         }                                                                                      \
         {                                                                                      \
             const VEC va = SET1(alpha);                                                        \
@@ -365,7 +371,8 @@ typedef struct {
     int mr, nr;
     ptrdiff_t mc, kc, nc;
     int smr, snr;
-    void (*ukr)(ptrdiff_t, const float *, const float *, float *, ptrdiff_t, float, float);
+    void (*ukr)(ptrdiff_t, const float *, const float *, ptrdiff_t, float *, ptrdiff_t, float,
+                float);
     void (*sup)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, float *,
                 ptrdiff_t, int, float, float);
 } fo_skernel;
@@ -374,8 +381,8 @@ typedef struct {
     int mr, nr;
     ptrdiff_t mc, kc, nc;
     int smr, snr;
-    void (*ukr)(ptrdiff_t, const double *, const double *, double *, ptrdiff_t, double,
-                double);
+    void (*ukr)(ptrdiff_t, const double *, const double *, ptrdiff_t, double *, ptrdiff_t,
+                double, double);
     void (*sup)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *, double *,
                 ptrdiff_t, int, double, double);
 } fo_dkernel;

@@ -78,6 +78,9 @@ def edge_shapes(dtype):
             shapes.add((mc + d, 23, 2 * nr + 1))               # MC
             shapes.add((sup + 3, kc + d, sup + 5))             # KC
             shapes.add((sup + 1, sup + 1, nc + d))             # NC
+            shapes.add((min(mr + d, sup), 37, 2 * nr + d))      # small-M path, column edge
+            shapes.add((5, kc + d, 40))                        # small-M path, KC
+            shapes.add((90, kc + d, 7))                        # small-N path, KC
     return sorted(shapes)
 
 
@@ -142,8 +145,10 @@ def _layouts(rng, shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_layouts(cfg, rng, dtype):
-    m, k, n = 45, 70, 53
+@pytest.mark.parametrize("shape", [(45, 70, 53), (40, 33, 10), (10, 33, 40), (7, 50, 5)],
+                         ids=str)
+def test_layouts(cfg, rng, dtype, shape):
+    m, k, n = shape
     la, lb = _layouts(rng, (m, k), dtype), _layouts(rng, (k, n), dtype)
     for na, a in la.items():
         for nb, b in lb.items():
@@ -155,7 +160,8 @@ def test_layouts(cfg, rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(45, 70, 53), (128, 512, 10), (10, 64, 300)], ids=str)
+@pytest.mark.parametrize("shape", [(45, 70, 53), (128, 512, 10), (10, 64, 300), (9, 40, 5)],
+                         ids=str)
 def test_out_layouts(cfg, rng, dtype, shape):
     m, k, n = shape
     a = rng.standard_normal((m, k)).astype(dtype)
