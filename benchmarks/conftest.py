@@ -50,3 +50,30 @@ def record(benchmark, impl, *, flops=None, nbytes=None):
         info["bytes"] = nbytes
         if median:
             info["gbps"] = nbytes / median / 1e9
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Versions and the exact CPU into the JSON header (read by `python -m fastops.bench report`)."""
+    import platform
+
+    import numpy as np
+    versions = {"numpy": np.__version__, "fastops": fastops.__version__}
+    try:
+        from threadpoolctl import threadpool_info
+        for lib in threadpool_info():
+            if lib.get("user_api") == "blas":
+                versions["BLAS"] = (f"{lib.get('internal_api')} {lib.get('version')} "
+                                    f"({lib.get('architecture')})")
+                break
+    except ImportError:
+        pass
+    machine_info["versions"] = versions
+    machine_info["fastops_simd"] = fastops.get_simd()
+    try:  # py-cpuinfo often reports only "AMD EPYC"; the kernel's model name is exact
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    machine_info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        machine_info["cpu_model"] = platform.processor() or None
