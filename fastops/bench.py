@@ -124,9 +124,15 @@ def fmt_time(seconds):
 
 
 def fmt_ratio(r):
+    if r < 0.01:  # naive's speed-up: keep two significant digits instead of "0.00x"
+        return f"{r:.2g}x"
     if r >= 100:
         return f"{r:,.0f}x"
     return f"{r:.1f}x" if r >= 10 else f"{r:.2f}x"
+
+
+def fmt_rate(x):
+    return f"{x:.1f}" if x >= 1 else f"{x:.2g}"
 
 
 def group_table(rows):
@@ -150,10 +156,10 @@ def group_table(rows):
         if has_flops:
             gf = r["flops"] / r["median"] / 1e9 if r["flops"] else None
             ref_gf = ref["flops"] / ref["median"] / 1e9 if ref and ref["flops"] else None
-            cells.append(f"{gf:.1f}" if gf else "–")
+            cells.append(fmt_rate(gf) if gf else "–")
             cells.append(f"{100 * gf / ref_gf:.0f} %" if gf and ref_gf else "–")
         if has_bytes:
-            cells.append(f"{r['bytes'] / r['median'] / 1e9:.1f}" if r["bytes"] else "–")
+            cells.append(fmt_rate(r["bytes"] / r["median"] / 1e9) if r["bytes"] else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

@@ -70,6 +70,7 @@ def test_ratios_rates_and_header(tmp_path, capsys):
     assert relu["fastops"]["time / numpy"] == "0.50x"
     assert relu["fastops"]["speed-up"] == "2.00x"
     assert relu["naive"]["time / numpy"] == "250x"
+    assert relu["naive"]["speed-up"] == "0.004x" and relu["naive"]["GB/s"] == "0.016"
     assert relu["numpy"]["time / numpy"] == "1.00x"
     assert relu["fastops"]["GB/s"] == "8.0" and relu["numpy"]["GB/s"] == "4.0"
     assert "GFLOP/s" not in relu["numpy"]
