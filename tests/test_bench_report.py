@@ -175,4 +175,4 @@ def test_real_pytest_benchmark_run(tmp_path):
     rows = _rows(rep.stdout, "tiny sum")
     assert rows["fastops"]["time / numpy"] == bench.fmt_ratio(median["fastops"] / median["numpy"])
     assert rows["numpy"]["median"] == bench.fmt_time(median["numpy"])
-    assert rows["fastops"]["GB/s"] == f"{160 / median['fastops'] / 1e9:.1f}"
+    assert rows["fastops"]["GB/s"] == bench.fmt_rate(160 / median["fastops"] / 1e9)
