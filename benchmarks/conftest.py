@@ -121,3 +121,12 @@ def timed(benchmark):
         record(benchmark, impl, nbytes=nbytes, flops=flops)
         return result
     return run
+
+
+@pytest.fixture
+def recorder(benchmark):
+    """recorder(impl, flops=None, nbytes=None): `record` for this test's benchmark, for
+    benchmarks timed by hand (pedantic with a setup) rather than through `timed`."""
+    def run(impl, *, flops=None, nbytes=None):
+        record(benchmark, impl, flops=flops, nbytes=nbytes)
+    return run
