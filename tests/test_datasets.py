@@ -255,6 +255,14 @@ def test_explicit_path(env, monkeypatch):
     assert bad.read_bytes() == b"junk"  # a user's file is never overwritten
 
 
+def test_relative_path_is_relative_to_the_cache_as_in_keras(env, monkeypatch):
+    monkeypatch.chdir(env.tmp)
+    assert_same(mnist.load_data(path="mnist.npz"), env.arrays)  # Keras' default value
+    assert env.npz.exists() and not (env.tmp / "mnist.npz").exists()
+    assert_same(mnist.load_data(path="sub/other.npz"), env.arrays)
+    assert (env.cache / "sub" / "other.npz").exists()
+
+
 def test_explicit_path_that_does_not_exist_is_filled(env):
     target = env.tmp / "elsewhere" / "digits.npz"
     assert_same(mnist.load_data(path=target), env.arrays)

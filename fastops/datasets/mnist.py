@@ -46,9 +46,10 @@ def load_data(path=None):
     """Load MNIST as Keras does.
 
     Args:
-        path: where the npz lives or is to be written.  None: the fastops cache.  An explicit
-            path that exists must verify (it is never overwritten); one that does not exist
-            is filled from the other sources.
+        path: where the npz lives or is to be written; a relative path is taken relative
+            to the fastops cache folder, as Keras does with its own.  None: the cache's
+            mnist.npz.  Any other path that exists must verify (it is never overwritten);
+            one that does not exist is filled from the other sources.
 
     Returns:
         ((x_train, y_train), (x_test, y_test)): uint8 arrays of shapes (60000, 28, 28),
@@ -58,8 +59,11 @@ def load_data(path=None):
         OSError: no source could be reached or verified; the message says where to put
             mnist.npz by hand and its expected sha256.
     """
-    explicit = path is not None
-    dest = Path(os.fspath(path)).expanduser() if explicit else _fetch.data_home() / FILE_NAME
+    cache_file = _fetch.data_home() / FILE_NAME
+    dest = cache_file if path is None else Path(os.fspath(path)).expanduser()
+    if not dest.is_absolute():  # as Keras: relative to the cache folder
+        dest = _fetch.data_home() / dest
+    explicit = dest != cache_file
     tried = []
 
     if dest.exists():
