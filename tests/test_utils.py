@@ -45,7 +45,8 @@ def test_dtype(dtype):
 @pytest.mark.parametrize("y", [np.array([2.0, 0.0, 1.0]), np.array([2, 0, 1], dtype=np.uint64),
                                np.array([True, False, True]), np.array([2, 0, 1], dtype=">i4")])
 def test_integral_label_types(y):
-    np.testing.assert_array_equal(to_categorical(y), reference(y.astype(np.int64), int(y.max()) + 1))
+    expected = reference(y.astype(np.int64), int(y.max()) + 1)
+    np.testing.assert_array_equal(to_categorical(y), expected)
 
 
 def test_empty_input():

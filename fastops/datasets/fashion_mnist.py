@@ -88,8 +88,9 @@ def _load(key, stem):
         return _read(dest, key, stem)[0]
     raise _fetch.no_source_error(
         f"Fashion-MNIST {stem}", dest, None, tried,
-        extra=f"That file is the canonical {stem}.gz (md5 {UPSTREAM_GZ_MD5[stem]}; decompressed sha256 "
-              f"{CONTENT_SHA256[stem]}). Or run `apt-get install dataset-fashion-mnist`.")
+        extra=f"That file is the canonical {stem}.gz (md5 {UPSTREAM_GZ_MD5[stem]}; "
+              f"decompressed sha256 {CONTENT_SHA256[stem]}). "
+              "Or run `apt-get install dataset-fashion-mnist`.")
 
 
 def _read(path, key, stem):
