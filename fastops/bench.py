@@ -19,6 +19,9 @@ import sys
 
 REFERENCES = ("numpy", "blas")  # first present in a group is its reference
 IMPL_ORDER = ("naive", "fastops", "blas", "numpy")
+# groups are listed kernel by kernel (first word of the group name), then in file order
+KERNEL_ORDER = ("relu", "relu_backward", "add", "maximum", "bias_add_relu", "sum",
+                "matmul", "dot", "mlp")
 COLOURS = {"naive": "#8c8c8c", "fastops": "#1f77b4", "blas": "#2ca02c", "numpy": "#ff7f0e"}
 OTHER_COLOUR = "#9467bd"
 PLOT_HINT = "pip install 'fastops[plot]'  (or: pip install matplotlib)"
@@ -65,7 +68,14 @@ def load(path):
     for rows in groups.values():
         _disambiguate(rows)
         rows.sort(key=_impl_rank)
+    order = sorted(enumerate(groups), key=lambda ig: (_kernel_rank(ig[1]), ig[0]))
+    groups = {g: groups[g] for _, g in order}
     return _header(data, groups), groups
+
+
+def _kernel_rank(group):
+    word = group.split(" ", 1)[0]
+    return KERNEL_ORDER.index(word) if word in KERNEL_ORDER else len(KERNEL_ORDER)
 
 
 def _disambiguate(rows):
@@ -164,6 +174,27 @@ def group_table(rows):
     return lines
 
 
+def summary_table(groups):
+    """One line per group: fastops against the reference, and naive against fastops."""
+    lines = ["| group | reference | fastops time / ref | naive time / fastops | fastops rate |",
+             "|---|---|---:|---:|---:|"]
+    for group, rows in groups.items():
+        by_impl = {r["impl"]: r for r in rows}
+        fast, ref, slow = by_impl.get("fastops"), reference(rows), by_impl.get("naive")
+        if fast is None:
+            continue
+        rate = "–"
+        if fast["flops"]:
+            rate = f"{fmt_rate(fast['flops'] / fast['median'] / 1e9)} GFLOP/s"
+        elif fast["bytes"]:
+            rate = f"{fmt_rate(fast['bytes'] / fast['median'] / 1e9)} GB/s"
+        lines.append("| " + " | ".join([
+            group, ref["impl"] if ref else "–",
+            fmt_ratio(fast["median"] / ref["median"]) if ref else "–",
+            fmt_ratio(slow["median"] / fast["median"]) if slow else "–", rate]) + " |")
+    return lines
+
+
 def markdown(header, groups):
     h = header
     out = ["## fastops benchmarks", ""]
@@ -178,6 +209,7 @@ def markdown(header, groups):
     out.append(f"- date: {when}")
     out.append("- times are medians; `time / numpy` below 1 means faster than the reference "
                "(NumPy, or BLAS where a group has no NumPy row); speed-up = reference time / time")
+    out += ["", "### Summary", ""] + summary_table(groups)
     for group, rows in groups.items():
         ref = reference(rows)
         out += ["", f"### {group}", "",

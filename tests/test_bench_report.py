@@ -176,3 +176,29 @@ def test_real_pytest_benchmark_run(tmp_path):
     assert rows["fastops"]["time / numpy"] == bench.fmt_ratio(median["fastops"] / median["numpy"])
     assert rows["numpy"]["median"] == bench.fmt_time(median["numpy"])
     assert rows["fastops"]["GB/s"] == bench.fmt_rate(160 / median["fastops"] / 1e9)
+
+
+def test_summary_lines(tmp_path, capsys):
+    path = _write(tmp_path, [
+        _bench("relu 1e7", "naive", 8.0, bytes=8e7), _bench("relu 1e7", "fastops", 0.004, bytes=8e7),
+        _bench("relu 1e7", "numpy", 0.008, bytes=8e7),
+        _bench("matmul 1024", "blas", 0.02, flops=2e9), _bench("matmul 1024", "fastops", 0.025, flops=2e9),
+        _bench("numpy only", "numpy", 1.0),
+    ])
+    _, md = _report(["report", path], capsys)
+    summary = _rows(md, "Summary")
+    assert summary["relu 1e7"]["fastops time / ref"] == "0.50x"
+    assert summary["relu 1e7"]["naive time / fastops"] == "2,000x"
+    assert summary["relu 1e7"]["fastops rate"] == "20.0 GB/s"
+    assert summary["matmul 1024"]["reference"] == "blas"
+    assert summary["matmul 1024"]["fastops rate"] == "80.0 GFLOP/s"
+    assert summary["matmul 1024"]["naive time / fastops"] == "–"
+    assert "numpy only" not in summary  # no fastops row: nothing to summarise
+
+
+def test_groups_listed_kernel_by_kernel(tmp_path, capsys):
+    path = _write(tmp_path, [_bench(g, "numpy", 1.0) for g in
+                             ("sum (9,)", "zeta", "maximum (3,)", "relu out= (3,)", "relu (3,)")])
+    _, md = _report(["report", path], capsys)
+    headings = [ln[4:] for ln in md.splitlines() if ln.startswith("### ") and ln != "### Summary"]
+    assert headings == ["relu out= (3,)", "relu (3,)", "maximum (3,)", "sum (9,)", "zeta"]
