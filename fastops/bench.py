@@ -145,6 +145,10 @@ def fmt_rate(x):
     return f"{x:.1f}" if x >= 1 else f"{x:.2g}"
 
 
+def fmt_percent(p):
+    return f"{p:.0f} %" if p >= 1 else f"{p:.2g} %"
+
+
 def group_table(rows):
     """Markdown lines for one group."""
     ref = reference(rows)
@@ -167,7 +171,7 @@ def group_table(rows):
             gf = r["flops"] / r["median"] / 1e9 if r["flops"] else None
             ref_gf = ref["flops"] / ref["median"] / 1e9 if ref and ref["flops"] else None
             cells.append(fmt_rate(gf) if gf else "–")
-            cells.append(f"{100 * gf / ref_gf:.0f} %" if gf and ref_gf else "–")
+            cells.append(fmt_percent(100 * gf / ref_gf) if gf and ref_gf else "–")
         if has_bytes:
             cells.append(fmt_rate(r["bytes"] / r["median"] / 1e9) if r["bytes"] else "–")
         lines.append("| " + " | ".join(cells) + " |")
@@ -232,29 +236,30 @@ def chart(groups, path):
     names = [g for g, rows in groups.items() if reference(rows)]
     if not names:
         raise ReportError("no group has a numpy or blas row, so there is no ratio to chart")
-    impls = sorted({r["impl"] for g in names for r in groups[g]},
+    refs = {id(reference(groups[g])) for g in names}
+    # the reference rows are all 1.0: drawn once as the vertical line, not as bars
+    impls = sorted({r["impl"] for g in names for r in groups[g] if id(r) not in refs},
                    key=lambda i: (IMPL_ORDER.index(i) if i in IMPL_ORDER else 99, i))
-    height = 0.8 / len(impls)
+    height = 0.8 / max(1, len(impls))
     base = min(0.5, min(_all_ratios(groups, names)) / 2)  # log axis: bars cannot start at 0
-    fig, ax = plt.subplots(figsize=(9, 1.0 + 0.3 * len(names) * max(2, len(impls)) / 2))
+    fig, ax = plt.subplots(figsize=(9, 1.2 + len(names) * (0.1 * len(impls) + 0.1)))
     for k, impl in enumerate(impls):
         ys, xs = [], []
         for i, g in enumerate(names):
-            ref = reference(groups[g])
             for r in groups[g]:
-                if r["impl"] == impl:
+                if r["impl"] == impl and id(r) not in refs:
                     ys.append(i + (k - (len(impls) - 1) / 2) * height)
-                    xs.append(r["median"] / ref["median"])
+                    xs.append(r["median"] / reference(groups[g])["median"])
                     break
         ax.barh(ys, [x - base for x in xs], left=base, height=height,
                 color=COLOURS.get(impl, OTHER_COLOUR), label=impl)
     ax.set_xscale("log")
-    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.axvline(1.0, color=COLOURS["numpy"], linewidth=2, label="numpy / blas (reference) = 1")
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=8)
-    ax.invert_yaxis()
+    ax.set_ylim(len(names) - 0.5, -0.5)  # first group on top, no empty bands
     ax.set_xlabel("time / reference (numpy, else blas); log scale, lower is faster")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
