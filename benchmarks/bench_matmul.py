@@ -9,9 +9,6 @@ same kernel code on its plain-C micro-kernel (no SIMD intrinsics).
 
     pytest benchmarks/bench_matmul.py --benchmark-only [--threads 2]
 """
-import os
-import sys
-
 import numpy as np
 import pytest
 
@@ -34,21 +31,10 @@ NAIVE_SHAPES = ("64^3",)           # a pure-Python 256^3 would take about a minu
 PORTABLE_SKIP = ("2048^3",)        # several seconds per round; 1024^3 already ranks it
 
 
-def _record():
-    """benchmarks/conftest.py's `record`, however pytest named that module."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for name, mod in list(sys.modules.items()):
-        if (name.rsplit(".", 1)[-1] == "conftest" and hasattr(mod, "record")
-                and os.path.dirname(os.path.abspath(getattr(mod, "__file__", ""))) == here):
-            return mod.record
-    raise RuntimeError("benchmarks/conftest.py (record) is not loaded")
-
-
-def _operands(name, dtype):
+def _operands(rand, name, dtype):
     m, k, n, view = SHAPES[name]
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((k, m) if view == "a" else (m, k)).astype(dtype)
-    b = rng.standard_normal((n, k) if view == "b" else (k, n)).astype(dtype)
+    a = rand((k, m) if view == "a" else (m, k), dtype, seed=0)
+    b = rand((n, k) if view == "b" else (k, n), dtype, seed=1)
     return (a.T if view == "a" else a), (b.T if view == "b" else b)
 
 
@@ -69,10 +55,10 @@ CASES = [pytest.param(name, dt, impl, id=f"{name}-{np.dtype(dt).name}-{impl}")
 
 
 @pytest.mark.parametrize("name, dtype, impl", CASES)
-def test_matmul(benchmark, name, dtype, impl):
+def test_matmul(benchmark, recorder, rand, name, dtype, impl):
     m, k, n, _ = SHAPES[name]
     benchmark.group = f"matmul {name} ({m}x{k} . {k}x{n}) {np.dtype(dtype).name}"
-    a, b = _operands(name, dtype)
+    a, b = _operands(rand, name, dtype)
     out = np.zeros((m, n), dtype)
     fn = _call(impl)
     simd = "portable" if impl == "fastops-portable" else fastops.get_simd()
@@ -81,7 +67,7 @@ def test_matmul(benchmark, name, dtype, impl):
             result = benchmark.pedantic(fn, args=(a, b, out), rounds=2, iterations=1)
         else:
             result = benchmark(fn, a, b, out)
-    _record()(benchmark, impl, flops=2 * m * n * k)
+    recorder(impl, flops=2 * m * n * k)
     # checked on the timed inputs: the float64 product within the length-k error bound
     exact = a.astype(np.float64) @ b.astype(np.float64)
     bound = 4 * k * np.finfo(dtype).eps / 2 * (np.abs(a).astype(np.float64) @ np.abs(b))
