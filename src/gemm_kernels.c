@@ -31,6 +31,7 @@
 #define FO_BALANCE(x, bmax, q) \
     ((x) <= (bmax) ? (x) : FO_ROUND_UP(FO_CEIL_DIV(x, FO_CEIL_DIV(x, bmax)), q))
 #define FO_MAX_TILE (16 * 32) /* largest MR * NR of any kernel */
+#define FO_DOT_R 4             /* rows of A per dot-product kernel call */
 
 /* AVX-512 tile heights (rows of A per micro-kernel; the width is 2 vectors) */
 #ifndef FO_S512_MR
@@ -55,7 +56,9 @@
 /* N or M at or below this takes a skinny path (gemm_driver.inc) instead of the
  * fully packed one: SUP reads A in place (small N), SUPM reads B in place (small M). */
 #define FO_SUP_MAX 16
-enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM };
+enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT };
+/* The dot-product path needs k long enough to pay for its horizontal sums. */
+#define FO_DOT_MIN_K 64
 
 /* Work (2*m*n*k flops) one extra thread must get before it pays for waking it:
  * about 5 us of arithmetic at this CPU's per-core rate, a few times the
@@ -360,6 +363,66 @@ FO_DEFINE_AVX512_UKR(float, s, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_f
                      _mm512_mul_ps, _mm512_storeu_ps, 16, FO_S512_MR)
 FO_DEFINE_AVX512_UKR(double, d, __m512d, _mm512_set1_pd, _mm512_loadu_pd, _mm512_fmadd_pd,
                      _mm512_mul_pd, _mm512_storeu_pd, 8, FO_D512_MR)
+
+/* Dot-product kernels for small N with row-major A (the MLP's H.W2, N = 10): a
+ * broadcast kernel would fill 10 of 16 lanes, so instead vectors run along k,
+ * A's rows (unit stride, read in place) against rows of B^T (packed, zero-padded
+ * to a whole vector), and each of the 4 x C accumulators is summed horizontally
+ * once at the end.  sums[r*4 + j] = A(r, :) . B(:, j) for 4 rows and C <= 4 columns;
+ * the rows come as pointers so a bottom edge can repeat a valid row. */
+#define FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, C_) \
+    FO_TARGET_AVX512 static void dot_##SUF##_avx512_##C_(ptrdiff_t k, const T *const *ar,      \
+                                                        const T *bt, ptrdiff_t ldbt, T *sums)   \
+    {                                                                                          \
+        VEC acc[FO_DOT_R][C_], av[FO_DOT_R];                                                   \
+        ptrdiff_t p = 0;                                                                       \
+        int r, j;                                                                              \
+        _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                                 \
+            _Pragma("GCC unroll 4") for (j = 0; j < C_; ++j) acc[r][j] = ZERO();              \
+        for (; p + VL <= k; p += VL) {                                                         \
+            _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r) av[r] = LOADU(ar[r] + p);   \
+            _Pragma("GCC unroll 4") for (j = 0; j < C_; ++j)                                   \
+            {                                                                                  \
+                const VEC bv = LOADU(bt + j * ldbt + p);                                       \
+                _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                         \
+                    acc[r][j] = FMADD(av[r], bv, acc[r][j]);                                   \
+            }                                                                                  \
+        }                                                                                      \
+        if (p < k) { /* masked lanes read nothing (no fault) and give 0 */                   \
+            const MASK msk = (MASK)((1u << (k - p)) - 1u);                                     \
+            _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                             \
+                av[r] = MASKZ_LOADU(msk, ar[r] + p);                                           \
+            _Pragma("GCC unroll 4") for (j = 0; j < C_; ++j)                                   \
+            {                                                                                  \
+                const VEC bv = LOADU(bt + j * ldbt + p);                                       \
+                _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                         \
+                    acc[r][j] = FMADD(av[r], bv, acc[r][j]);                                   \
+            }                                                                                  \
+        }                                                                                      \
+        _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                                 \
+            _Pragma("GCC unroll 4") for (j = 0; j < C_; ++j) sums[r * 4 + j] = REDUCE(acc[r][j]); \
+    }
+
+#define FO_DEFINE_AVX512_DOTS(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL)     \
+    FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, 1)      \
+    FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, 2)      \
+    FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, 3)      \
+    FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, 4)      \
+    static void dot_##SUF##_avx512(ptrdiff_t k, const T *const *ar, const T *bt, ptrdiff_t ldbt, \
+                                   int cols, T *sums)                                          \
+    {                                                                                          \
+        switch (cols) {                                                                        \
+        case 1: dot_##SUF##_avx512_1(k, ar, bt, ldbt, sums); break;                            \
+        case 2: dot_##SUF##_avx512_2(k, ar, bt, ldbt, sums); break;                            \
+        case 3: dot_##SUF##_avx512_3(k, ar, bt, ldbt, sums); break;                            \
+        default: dot_##SUF##_avx512_4(k, ar, bt, ldbt, sums); break;                           \
+        }                                                                                      \
+    }
+
+FO_DEFINE_AVX512_DOTS(float, s, __m512, __mmask16, _mm512_setzero_ps, _mm512_loadu_ps,
+                      _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps, 16)
+FO_DEFINE_AVX512_DOTS(double, d, __m512d, __mmask8, _mm512_setzero_pd, _mm512_loadu_pd,
+                      _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_reduce_add_pd, 8)
 #endif /* FO_HAVE_X86_SIMD */
 
 /* ------------------------------------------------------------------------------
@@ -375,6 +438,8 @@ typedef struct {
                 float);
     void (*sup)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, float *,
                 ptrdiff_t, int, float, float);
+    int dot_vl; /* 0: no dot-product kernel */
+    void (*dot)(ptrdiff_t, const float *const *, const float *, ptrdiff_t, int, float *);
 } fo_skernel;
 
 typedef struct {
@@ -385,6 +450,8 @@ typedef struct {
                 double, double);
     void (*sup)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *, double *,
                 ptrdiff_t, int, double, double);
+    int dot_vl; /* 0: no dot-product kernel */
+    void (*dot)(ptrdiff_t, const double *const *, const double *, ptrdiff_t, int, double *);
 } fo_dkernel;
 
 /* Blocksizes (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
@@ -396,20 +463,21 @@ typedef struct {
  * MC is a multiple of MR and NC of NR so only the matrix edges make partial tiles.
  * The portable kernel keeps the same cache targets with its smaller tile. */
 static const fo_skernel fo_s_ref = {FO_REF_MR, FO_REF_NR, 128, 256, 4096, FO_REF_MR, FO_REF_NR,
-                                     ukr_s_ref, sup_s_ref};
+                                     ukr_s_ref, sup_s_ref, 0, NULL};
 static const fo_dkernel fo_d_ref = {FO_REF_MR, FO_REF_NR, 64, 256, 4096, FO_REF_MR, FO_REF_NR,
-                                     ukr_d_ref, sup_d_ref};
+                                     ukr_d_ref, sup_d_ref, 0, NULL};
 #if FO_HAVE_X86_SIMD
 static const fo_skernel fo_s_avx2 = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx2_6x16,
-                                     sup_s_avx2_6x16};
-static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, sup_d_avx2_6x8};
-/* AVX-512: the KC x 32 float sliver of B is 32 KiB at KC = 256, all of L1d; it is
- * streamed with A's broadcasts, which measured better than a smaller KC (fewer
- * passes over C). */
+                                     sup_s_avx2_6x16, 0, NULL};
+static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, sup_d_avx2_6x8,
+                                     0, NULL};
+/* AVX-512: the KC x 32 float sliver of B is 32 KiB at KC = 256, all of L1d.  A sweep
+ * of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread) was flat within
+ * the +-5% noise of this shared machine, so the AVX2 values stay. */
 static const fo_skernel fo_s_avx512 = {FO_S512_MR, 32, FO_S512_MC, FO_S512_KC, 4096, 6, 16,
-                                       ukr_s_avx512, sup_s_avx2_6x16};
+                                       ukr_s_avx512, sup_s_avx2_6x16, 16, dot_s_avx512};
 static const fo_dkernel fo_d_avx512 = {FO_D512_MR, 16, FO_D512_MC, FO_D512_KC, 4096, 6, 8,
-                                       ukr_d_avx512, sup_d_avx2_6x8};
+                                       ukr_d_avx512, sup_d_avx2_6x8, 8, dot_d_avx512};
 #endif
 
 static const fo_skernel *fo_s_pick(int isa)

@@ -145,8 +145,8 @@ def _layouts(rng, shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(45, 70, 53), (40, 33, 10), (10, 33, 40), (7, 50, 5)],
-                         ids=str)
+@pytest.mark.parametrize("shape", [(45, 70, 53), (40, 33, 10), (10, 33, 40), (7, 50, 5),
+                                   (37, 100, 11), (11, 100, 37), (6, 81, 3)], ids=str)
 def test_layouts(cfg, rng, dtype, shape):
     m, k, n = shape
     la, lb = _layouts(rng, (m, k), dtype), _layouts(rng, (k, n), dtype)
