@@ -4,13 +4,18 @@ Backends (argument `backend`, or the process default fastops.set_backend / confi
   'fastops'  fastops' own blocked GEMM (src/gemm_kernels.c): packed panels, an AVX2/AVX-512
              or portable micro-kernel picked at run time, OpenMP over fastops.get_num_threads();
   'blas'     ?gemm from scipy.linalg.cython_blas (scipy's OpenBLAS), no copy for transposed or
-             Fortran-ordered operands;
+             Fortran-ordered operands (a copy only when neither stride of an operand is 1);
+             dimensions beyond 2**31 - 1, which 32-bit BLAS cannot take, run on 'fastops';
   'naive'    the textbook triple loop of fastops.naive (pure Python; small inputs only).
 
 Dtypes: float32 and float64 run on the backends; mixed inputs promote as NumPy does
 (float32 with int64 gives float64).  Integer and bool products have no fastops kernel:
 they are passed to np.matmul / np.dot as they are, whatever the backend.  Other dtypes
 (complex, float16, longdouble, object, str, ...) raise TypeError.
+
+Differences from NumPy: `out` must have exactly the result's dtype (NumPy would cast into
+a wider one); a stack of matrices is multiplied one matrix at a time, each a separate kernel
+call (about 1.5 us of overhead each).  The kernels run without the GIL.
 
 Thread pools: the 'fastops' backend runs on libgomp (OpenMP) and the 'blas' backend on
 scipy's OpenBLAS pthread pool; numpy has a third (its own OpenBLAS).  Each pool spins for a
@@ -28,6 +33,7 @@ import numpy as np
 from . import _config, _matmul, naive
 
 _SUPPORTED = "float32, float64 (integer and bool inputs are passed to NumPy)"
+_BLAS_INT_MAX = 2**31 - 1
 
 
 def _as_array(x, fname, name):
@@ -93,6 +99,9 @@ def _blas_2d(a, b, c):
         return
     if k == 0:
         c[...] = 0
+        return
+    if max(m, n, k) > _BLAS_INT_MAX:  # scipy's BLAS takes 32-bit dimensions
+        _matmul.gemm(a, b, c)
         return
     if not _blas_c_ok(c):
         if _blas_c_ok(c.T):

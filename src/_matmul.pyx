@@ -110,6 +110,8 @@ def gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha=1.0, double b
 cdef bint _blas_layout(Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t rs, Py_ssize_t cs,
                        char *trans, int *ld) noexcept:
     """Set trans/ld so that op(X as column-major, ld) is X^T; False if impossible."""
+    if rs > 2147483647 or cs > 2147483647 or rows > 2147483647 or cols > 2147483647:
+        return False  # BLAS (LP64) takes 32-bit ints
     if (cs == 1 or cols == 1) and (rows == 1 or rs >= cols) and rs >= 0:
         trans[0] = b'N'
         ld[0] = <int>(rs if rows > 1 else (cols if cols > 1 else 1))

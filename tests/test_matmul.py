@@ -387,3 +387,36 @@ def test_bad_out():
 def test_bad_backend():
     with pytest.raises(ValueError, match="backend"):
         fastops.matmul(np.ones((2, 2)), np.ones((2, 2)), backend="cuda")
+
+
+# ---- property: any broadcastable stack, any backend, equals np.matmul -------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+
+@st.composite
+def _stack_operands(draw):
+    m, k, n = (draw(st.integers(0, 9)) for _ in range(3))
+    batch = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3))
+    sa, sb = batch.input_shapes
+    sa = sa + (m, k) if draw(st.booleans()) or sa else (k,)
+    sb = sb + (k, n) if draw(st.booleans()) or sb else (k,)
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    elems = st.floats(-4, 4, width=32)
+    return (draw(hnp.arrays(dtype, sa, elements=elems)),
+            draw(hnp.arrays(dtype, sb, elements=elems)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_stack_operands(), st.sampled_from(["fastops", "blas"]))
+def test_matches_numpy_property(ab, backend):
+    a, b = ab
+    expect = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    got = fastops.matmul(a, b, backend=backend)
+    assert np.shape(got) == expect.shape
+    k = a.shape[-1]
+    tol = 2 * max(k, 1) * UNIT_ROUNDOFF[np.dtype(a.dtype)] * np.matmul(
+        np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
+    assert np.all(np.abs(got - expect) <= tol)
