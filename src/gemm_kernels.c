@@ -36,10 +36,10 @@
 /* AVX-512 tile heights (rows of A per micro-kernel; the width is 2 vectors) and
  * blocks; -D overrides are for tuning sweeps only */
 #ifndef FO_S512_MR
-#define FO_S512_MR 8
+#define FO_S512_MR 12
 #endif
 #ifndef FO_D512_MR
-#define FO_D512_MR 8
+#define FO_D512_MR 12
 #endif
 #ifndef FO_S512_KC
 #define FO_S512_KC 256
@@ -317,9 +317,10 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
  * the peak is that of AVX2; the gain is 32 registers and half the instructions.
  * A MR x 32 float tile (MR x 16 double) is MR x 2 zmm accumulators fed per k by
  * two loads of B and MR broadcasts of A.  MR = 6, 8 and 12 measured the same within
- * noise here (14 spills); 8 divides the MLP's batch of 128 and every power of two,
- * so no zero-padded panel is computed there.  The fully unrolled row loops keep
- * acc[][] in registers (checked in the disassembly: no stack access in the k loop).
+ * noise on the square and MLP-layer-1 shapes (14 spills); 12 wins where M is about
+ * 10 (the small-M path, e.g. dW2 = H^T.dY computed as its transpose: one panel of
+ * 12 instead of two of 8).  The fully unrolled row loops keep acc[][] in registers
+ * (checked in the disassembly: no stack access in the k loop).
  */
 #define FO_DEFINE_AVX512_UKR(T, SUF, VEC, SET1, LOADU, FMADD, MUL, STOREU, VL, MR_)          \
     FO_TARGET_AVX512 static void ukr_##SUF##_avx512(ptrdiff_t kc, const T *pa, const T *pb,  \
@@ -476,7 +477,7 @@ static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, 
 /* AVX-512: the KC x 32 float sliver of B is 32 KiB at KC = 256, all of L1d.  A sweep
  * of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread) was flat within
  * the +-5% noise of this shared machine, so the AVX2 values stay (MC a multiple of
- * MR = 8). */
+ * MR = 12). */
 static const fo_skernel fo_s_avx512 = {FO_S512_MR, 32, FO_S512_MC, FO_S512_KC, 4096, 6, 16,
                                        ukr_s_avx512, sup_s_avx2_6x16, 16, dot_s_avx512};
 static const fo_dkernel fo_d_avx512 = {FO_D512_MR, 16, FO_D512_MC, FO_D512_KC, 4096, 6, 8,

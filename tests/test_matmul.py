@@ -3,8 +3,9 @@
 Accuracy: each element must satisfy |C - C_exact| <= c * max(k, 1) * u * (|A| @ |B|)
 with u the unit roundoff of the dtype and c = C_BOUND = 2, the standard bound for a
 length-k dot product (gamma_k = k*u/(1 - k*u), with FMA or not, in any summation
-order) plus a factor for that denominator and the reference's own rounding.  A fixed
-rtol would be wrong for large k.  C_exact is computed in float64 for float32 data and
+order) plus a factor for that denominator and the reference's own rounding; plus
+k * (smallest subnormal), the absolute error gradual underflow adds.  A fixed rtol
+would be wrong for large k.  C_exact is computed in float64 for float32 data and
 in long double (x87 extended, where available) for float64 data.
 
 Every kernel runs: each SIMD level this CPU has plus the portable one, on 1 and 2
@@ -47,7 +48,7 @@ def reference(a, b):
     c = C_BOUND if (dt == np.float32 or EXTENDED) else 2 * C_BOUND  # reference also rounds
     bound = c * max(k, 1) * UNIT_ROUNDOFF[dt] * np.matmul(np.abs(a).astype(hi),
                                                           np.abs(b).astype(hi))
-    return exact, bound
+    return exact, bound + max(k, 1) * np.finfo(dt).smallest_subnormal
 
 
 def assert_accurate(c, a, b):
@@ -419,4 +420,5 @@ def test_matches_numpy_property(ab, backend):
     k = a.shape[-1]
     tol = 2 * max(k, 1) * UNIT_ROUNDOFF[np.dtype(a.dtype)] * np.matmul(
         np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
+    tol += max(k, 1) * np.finfo(a.dtype).smallest_subnormal  # underflow (see the top)
     assert np.all(np.abs(got - expect) <= tol)
