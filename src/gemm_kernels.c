@@ -30,16 +30,25 @@
  * (a thin last block pays a whole pass over C for little arithmetic). */
 #define FO_BALANCE(x, bmax, q) \
     ((x) <= (bmax) ? (x) : FO_ROUND_UP(FO_CEIL_DIV(x, FO_CEIL_DIV(x, bmax)), q))
-#define FO_MAX_TILE (16 * 32) /* largest MR * NR of any kernel */
+#define FO_MAX_TILE (16 * 64) /* largest MR * NR of any kernel */
 #define FO_DOT_R 4             /* rows of A per dot-product kernel call */
 
 /* AVX-512 tile heights (rows of A per micro-kernel; the width is 2 vectors) and
  * blocks; -D overrides are for tuning sweeps only */
 #ifndef FO_S512_MR
-#define FO_S512_MR 12
+#define FO_S512_MR 6
 #endif
 #ifndef FO_D512_MR
 #define FO_D512_MR 12
+#endif
+#ifndef FO_S512_NV
+#define FO_S512_NV 4 /* vectors per row: NR = 16 * NV floats */
+#endif
+#ifndef FO_D512_NV
+#define FO_D512_NV 2 /* NR = 8 * NV doubles */
+#endif
+#ifndef FO_S512_NC
+#define FO_S512_NC 4096
 #endif
 #ifndef FO_S512_KC
 #define FO_S512_KC 256
@@ -315,29 +324,31 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
 /* ------------------------------------------------------------------------------
  * AVX-512 (Zen 4, Skylake-X).  Zen 4 runs a 512-bit FMA as two 256-bit halves, so
  * the peak is that of AVX2; the gain is 32 registers and half the instructions.
- * A MR x 32 float tile (MR x 16 double) is MR x 2 zmm accumulators fed per k by
- * two loads of B and MR broadcasts of A.  MR = 6, 8 and 12 measured the same within
- * noise on the square and MLP-layer-1 shapes (14 spills); 12 wins where M is about
- * 10 (the small-M path, e.g. dW2 = H^T.dY computed as its transpose: one panel of
- * 12 instead of two of 8).  The fully unrolled row loops keep acc[][] in registers
- * (checked in the disassembly: no stack access in the k loop).
+ * A tile is MR rows x NV vectors: MR * NV zmm accumulators fed per k by NV loads of
+ * B and MR broadcasts of A.  Measured (1 thread; 1024^3, 2048^3, 128x784x512, ratios
+ * to OpenBLAS in the same process, +-4% noise): float 6 x 64 (NV = 4) 0.95-1.02,
+ * 12 x 32 0.92-0.94, 8 x 48 0.90-0.96; 14 x 32 spills.  Fewer broadcasts per FMA
+ * (6 per 24) is what 6 x 64 buys.  double keeps 12 x 16, as measured earlier; both
+ * have 24 accumulators.  The fully unrolled loops keep acc[][] in registers (checked
+ * in the disassembly: no stack access in the k loop).
  */
-#define FO_DEFINE_AVX512_UKR(T, SUF, VEC, SET1, LOADU, FMADD, MUL, STOREU, VL, MR_)          \
+#define FO_DEFINE_AVX512_UKR(T, SUF, VEC, SET1, LOADU, FMADD, MUL, STOREU, VL, MR_, NV_)     \
     FO_TARGET_AVX512 static void ukr_##SUF##_avx512(ptrdiff_t kc, const T *pa, const T *pb,  \
                                                     ptrdiff_t ldb, T *c, ptrdiff_t rsc,        \
                                                     T alpha, T beta)                           \
     {                                                                                          \
-        VEC acc[MR_][2];                                                                       \
+        VEC acc[MR_][NV_], bv[NV_];                                                            \
         ptrdiff_t p;                                                                           \
-        int r;                                                                                 \
-        _Pragma("GCC unroll 16") for (r = 0; r < MR_; ++r) acc[r][0] = acc[r][1] = SET1(0);  \
+        int r, v;                                                                              \
+        _Pragma("GCC unroll 16") for (r = 0; r < MR_; ++r)                                     \
+            _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v) acc[r][v] = SET1(0);            \
         for (p = 0; p < kc; ++p) {                                                             \
-            const VEC b0 = LOADU(pb), b1 = LOADU(pb + VL);                                     \
+            _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v) bv[v] = LOADU(pb + v * VL);      \
             _Pragma("GCC unroll 16") for (r = 0; r < MR_; ++r)                                 \
             {                                                                                  \
                 const VEC av = SET1(pa[r]);                                                    \
-                acc[r][0] = FMADD(av, b0, acc[r][0]);                                          \
-                acc[r][1] = FMADD(av, b1, acc[r][1]);                                          \
+                _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v)                              \
+                    acc[r][v] = FMADD(av, bv[v], acc[r][v]);                                   \
             }                                                                                  \
             pa += MR_;                                                                         \
             pb += ldb;                                                                         \
@@ -346,26 +357,22 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
             const VEC va = SET1(alpha);                                                        \
             if (beta == 0) {                                                                   \
                 _Pragma("GCC unroll 16") for (r = 0; r < MR_; ++r)                             \
-                {                                                                              \
-                    STOREU(c + r * rsc, MUL(va, acc[r][0]));                                   \
-                    STOREU(c + r * rsc + VL, MUL(va, acc[r][1]));                              \
-                }                                                                              \
+                    _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v)                          \
+                        STOREU(c + r * rsc + v * VL, MUL(va, acc[r][v]));                      \
             } else {                                                                           \
                 const VEC vb = SET1(beta);                                                     \
                 _Pragma("GCC unroll 16") for (r = 0; r < MR_; ++r)                             \
-                {                                                                              \
-                    STOREU(c + r * rsc, FMADD(va, acc[r][0], MUL(vb, LOADU(c + r * rsc))));   \
-                    STOREU(c + r * rsc + VL,                                                   \
-                           FMADD(va, acc[r][1], MUL(vb, LOADU(c + r * rsc + VL))));           \
-                }                                                                              \
+                    _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v)                          \
+                        STOREU(c + r * rsc + v * VL,                                           \
+                               FMADD(va, acc[r][v], MUL(vb, LOADU(c + r * rsc + v * VL))));   \
             }                                                                                  \
         }                                                                                      \
     }
 
 FO_DEFINE_AVX512_UKR(float, s, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps,
-                     _mm512_mul_ps, _mm512_storeu_ps, 16, FO_S512_MR)
+                     _mm512_mul_ps, _mm512_storeu_ps, 16, FO_S512_MR, FO_S512_NV)
 FO_DEFINE_AVX512_UKR(double, d, __m512d, _mm512_set1_pd, _mm512_loadu_pd, _mm512_fmadd_pd,
-                     _mm512_mul_pd, _mm512_storeu_pd, 8, FO_D512_MR)
+                     _mm512_mul_pd, _mm512_storeu_pd, 8, FO_D512_MR, FO_D512_NV)
 
 /* Dot-product kernels for small N with row-major A (the MLP's H.W2, N = 10): a
  * broadcast kernel would fill 10 of 16 lanes, so instead vectors run along k,
@@ -474,13 +481,16 @@ static const fo_skernel fo_s_avx2 = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx2_6x
                                      sup_s_avx2_6x16, 0, NULL};
 static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, sup_d_avx2_6x8,
                                      0, NULL};
-/* AVX-512: the KC x 32 float sliver of B is 32 KiB at KC = 256, all of L1d.  A sweep
- * of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread) was flat within
- * the +-5% noise of this shared machine, so the AVX2 values stay (MC a multiple of
- * MR = 12). */
-static const fo_skernel fo_s_avx512 = {FO_S512_MR, 32, FO_S512_MC, FO_S512_KC, 4096, 6, 16,
+/* AVX-512: a sweep of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread)
+ * was flat within the +-5% noise of this shared machine, so the AVX2 values stay (MC a
+ * multiple of MR).  The KC x 64 float sliver of B (64 KiB) is then larger than L1d and
+ * streams from L2 along with the broadcasts; KC = 128 (sliver in L1) measured 5-10%
+ * slower at 2048^3 (twice the passes over C). */
+static const fo_skernel fo_s_avx512 = {FO_S512_MR, 16 * FO_S512_NV, FO_S512_MC, FO_S512_KC,
+                                       FO_S512_NC, 6, 16,
                                        ukr_s_avx512, sup_s_avx2_6x16, 16, dot_s_avx512};
-static const fo_dkernel fo_d_avx512 = {FO_D512_MR, 16, FO_D512_MC, FO_D512_KC, 4096, 6, 8,
+static const fo_dkernel fo_d_avx512 = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_MC, FO_D512_KC, 4096,
+                                       6, 8,
                                        ukr_d_avx512, sup_d_avx2_6x8, 8, dot_d_avx512};
 #endif
 
