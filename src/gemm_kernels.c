@@ -39,13 +39,13 @@
 #define FO_S512_MR 6
 #endif
 #ifndef FO_D512_MR
-#define FO_D512_MR 12
+#define FO_D512_MR 6
 #endif
 #ifndef FO_S512_NV
 #define FO_S512_NV 4 /* vectors per row: NR = 16 * NV floats */
 #endif
 #ifndef FO_D512_NV
-#define FO_D512_NV 2 /* NR = 8 * NV doubles */
+#define FO_D512_NV 4 /* NR = 8 * NV doubles */
 #endif
 #ifndef FO_S512_NC
 #define FO_S512_NC 4096
@@ -328,8 +328,8 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
  * B and MR broadcasts of A.  Measured (1 thread; 1024^3, 2048^3, 128x784x512, ratios
  * to OpenBLAS in the same process, +-4% noise): float 6 x 64 (NV = 4) 0.95-1.02,
  * 12 x 32 0.92-0.94, 8 x 48 0.90-0.96; 14 x 32 spills.  Fewer broadcasts per FMA
- * (6 per 24) is what 6 x 64 buys.  double keeps 12 x 16, as measured earlier; both
- * have 24 accumulators.  The fully unrolled loops keep acc[][] in registers (checked
+ * (6 per 24) is what 6 x 64 buys.  double likewise: 6 x 32 0.93-0.98 at 1024^3 and
+ * 128x784x512, 12 x 16 0.87-0.90.  The fully unrolled loops keep acc[][] in registers (checked
  * in the disassembly: no stack access in the k loop).
  */
 #define FO_DEFINE_AVX512_UKR(T, SUF, VEC, SET1, LOADU, FMADD, MUL, STOREU, VL, MR_, NV_)     \
