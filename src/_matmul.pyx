@@ -30,6 +30,7 @@ cdef extern from "gemm_kernels.h":
                  const double *b, Py_ssize_t rsb, Py_ssize_t csb,
                  double beta, double *c, Py_ssize_t rsc, Py_ssize_t csc) noexcept nogil
     void fo_gemm_blocking(int isa, int is_double, Py_ssize_t out[8]) noexcept nogil
+    void fo_gemm_set_flops_per_thread(double flops) noexcept nogil
 
 
 # Settings pushed in by fastops._config; kernels read these C ints, never Python.
@@ -54,6 +55,11 @@ def _cpu_level():
 def _settings():
     """(isa, nthreads) as the kernels see them (for tests)."""
     return _isa, _nthreads
+
+
+def _set_flops_per_thread(double flops):
+    """Tests only: the work per thread below which GEMM stays on fewer threads (0: default)."""
+    fo_gemm_set_flops_per_thread(flops)
 
 
 def _blocking(int isa, bint is_double):

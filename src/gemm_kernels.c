@@ -70,14 +70,22 @@ enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT };
 /* The dot-product path needs k long enough to pay for its horizontal sums. */
 #define FO_DOT_MIN_K 64
 
-/* Work (2*m*n*k flops) one extra thread must get before it pays for waking it:
- * about 5 us of arithmetic at this CPU's per-core rate, a few times the
- * OpenMP fork/join cost. */
-#define FO_FLOPS_PER_THREAD (1 << 19)
+/* Work (2*m*n*k flops) each thread must get before a second one is woken: about
+ * 20 us of arithmetic per core.  On an idle machine 0.5 MFLOP would do (the MLP's
+ * 1.3 MFLOP skinny products ran 1.35x faster on 2 threads), but when another process
+ * holds a core every barrier waits a scheduler time slice: those products then took
+ * milliseconds.  OpenBLAS also runs them on one thread. */
+#define FO_FLOPS_PER_THREAD (1 << 21)
+static double fo_flops_per_thread = FO_FLOPS_PER_THREAD;
+
+void fo_gemm_set_flops_per_thread(double flops)
+{
+    fo_flops_per_thread = flops > 0 ? flops : FO_FLOPS_PER_THREAD;
+}
 
 static int fo_gemm_threads(int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
 {
-    double per = 2.0 * (double)m * (double)n * (double)k / FO_FLOPS_PER_THREAD;
+    double per = 2.0 * (double)m * (double)n * (double)k / fo_flops_per_thread;
     if (nthreads < 1)
         return 1;
     if (per < nthreads)

@@ -30,4 +30,9 @@ int fo_dgemm(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
  * blocks, the largest N of the skinny path and its tile.  Tests size shapes by them. */
 void fo_gemm_blocking(int isa, int is_double, ptrdiff_t out[8]);
 
+/* Tests only: let every problem with at least `flops` of work per thread use
+ * several threads (0 restores the default), so small shapes exercise the
+ * parallel code paths too.  Not thread-safe against concurrent GEMM calls. */
+void fo_gemm_set_flops_per_thread(double flops);
+
 #endif

@@ -30,8 +30,14 @@ CONFIGS = [("fastops", lvl, nt) for lvl in LEVELS for nt in (1, 2)] + [
 @pytest.fixture(params=CONFIGS, ids=lambda p: f"{p[0]}-{p[1] or 'any'}-{p[2]}T")
 def cfg(request):
     backend, simd, nt = request.param
-    with fastops.config_context(num_threads=nt, simd=simd, backend=backend):
-        yield request.param
+    # with several threads, even tiny products split (normally they stay on one), so
+    # every path's parallel code, and threads left without a tile, are exercised
+    _matmul._set_flops_per_thread(1 if nt > 1 else 0)
+    try:
+        with fastops.config_context(num_threads=nt, simd=simd, backend=backend):
+            yield request.param
+    finally:
+        _matmul._set_flops_per_thread(0)
 
 
 @pytest.fixture
