@@ -2,4 +2,6 @@
 from ._config import (config_context, cpu_simd, get_backend, get_num_threads, get_simd,
                       set_backend, set_num_threads, set_simd)
 
+from .nnops import *  # noqa: F401,F403  (softmax, softmax_crossentropy, rmsprop_update, ...)
+
 __version__ = "0.1.0"
