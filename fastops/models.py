@@ -252,13 +252,18 @@ class Sequential:
             h = layer.forward(h, acts[i], activate=last_activate or i != last)
         return h
 
-    def _train_step(self, xb, yb, acts, grads):
+    def _backprop(self, xb, yb, acts, grads):
+        """Forward and backward on one batch: fills every layer's d_kernel/d_bias."""
         last = len(self.layers) - 1
         logits = self._forward(xb, acts, last_activate=False)
         loss, _, correct = self.loss(logits, yb, grad_out=grads[last])
         for i in range(last, -1, -1):
             self.layers[i].backward(acts[i - 1] if i else xb, acts[i], grads[i],
                                     dx=grads[i - 1] if i else None, activate=i != last)
+        return loss, correct
+
+    def _train_step(self, xb, yb, acts, grads):
+        loss, correct = self._backprop(xb, yb, acts, grads)
         self.optimizer.apply(self.weights, self._gradients)
         return loss, correct
 
