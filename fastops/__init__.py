@@ -1,6 +1,8 @@
 """fastops: small compiled tensor kernels and a Keras-compatible MLP trainer built on them."""
 from ._config import (config_context, cpu_simd, get_backend, get_num_threads, get_simd,
                       set_backend, set_num_threads, set_simd)
+from ._elementwise import (add, bias_add, bias_add_relu, divide, maximum, minimum, multiply,
+                           relu, relu_backward, subtract, sum)
 
 from .nnops import *  # noqa: F401,F403  (softmax, softmax_crossentropy, rmsprop_update, ...)
 

@@ -1,0 +1,38 @@
+"""Test helpers shared by the test modules (tests/ is on pytest's pythonpath)."""
+import numpy as np
+
+import fastops
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+# Every SIMD path this CPU can run, plus the portable one (always).
+SIMD_PATHS = list(fastops._config.SIMD_LEVELS[:fastops._config.SIMD_LEVELS.index(fastops.cpu_simd()) + 1])
+
+
+def layouts(rng, shape, dtype, special=True):
+    """(name, array) pairs holding the same kind of data in different memory layouts.
+
+    Each array has exactly `shape`; values include NaN, ±inf, ±0.0 when `special`.
+    """
+    def data(shp):
+        a = rng.standard_normal(shp).astype(dtype)
+        if special and a.size >= 6:
+            flat = a.reshape(-1)
+            flat[:6] = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0]
+            rng.shuffle(flat)
+        return a
+
+    out = [("contiguous", data(shape))]
+    if len(shape) >= 2:
+        out.append(("transposed", data(shape[::-1]).T))
+        out.append(("fortran", np.asfortranarray(data(shape))))
+    if len(shape) >= 1:
+        big = data(tuple(2 * n for n in shape))
+        out.append(("step2", big[tuple(slice(None, None, 2) for _ in shape)]))
+        out.append(("negative", data(shape)[..., ::-1]))
+        swapped = data(shape)
+        out.append(("byteswapped", swapped.astype(swapped.dtype.newbyteorder(">"))))
+    ro = data(shape)
+    ro.flags.writeable = False
+    out.append(("readonly", ro))
+    return out

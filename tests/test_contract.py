@@ -1,0 +1,88 @@
+"""Bad input gets a clear error; nothing is written where it should not be."""
+import numpy as np
+import pytest
+
+import fastops
+
+BINARY = ["add", "subtract", "multiply", "divide", "maximum", "minimum", "bias_add", "bias_add_relu",
+          "relu_backward"]
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_shape_mismatch_names_both_shapes(name):
+    a, b = np.ones((2, 3), np.float32), np.ones((4,), np.float32)
+    with pytest.raises(ValueError, match=r"\(2, 3\) \(4,\)"):
+        getattr(fastops, name)(a, b)
+    with pytest.raises(ValueError, match=r"\(2, 3\) \(4,\)"):  # general path too
+        getattr(fastops, name)(a, b.astype(np.float64))
+
+
+@pytest.mark.parametrize("name", BINARY)
+def test_wrong_out(name):
+    fn = getattr(fastops, name)
+    a = np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match=r"out has shape \(3, 2\).*\(2, 3\)"):
+        fn(a, a, out=np.empty((3, 2), np.float32))
+    with pytest.raises(TypeError, match="out has dtype float64.*float32"):
+        fn(a, a, out=np.empty((2, 3), np.float64))
+    with pytest.raises(TypeError, match="out must be a numpy.ndarray, got list"):
+        fn(a, a, out=[[0.0] * 3] * 2)
+    ro = np.zeros((2, 3), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fn(a, a, out=ro)
+    np.testing.assert_array_equal(ro, 0)
+
+
+def test_relu_wrong_out():
+    with pytest.raises(ValueError, match="out has shape"):
+        fastops.relu(np.ones(3, np.float32), out=np.empty(4, np.float32))
+    with pytest.raises(TypeError, match="dtype"):
+        fastops.relu(np.ones(3, np.float32), out=np.empty(3, np.int32))
+
+
+def test_none_and_unconvertible_inputs():
+    with pytest.raises(TypeError, match="argument b is None"):
+        fastops.add(np.ones(3), None)
+    with pytest.raises(TypeError, match="argument x"):
+        fastops.relu(None)
+    with pytest.raises(TypeError, match="argument a"):
+        fastops.add([[1.0, 2.0], [3.0]], 1.0)  # ragged
+
+
+def test_lists_and_scalars_accepted_like_numpy():
+    np.testing.assert_array_equal(fastops.add([1.0, 2.0], [3.0, 4.0]), np.add([1.0, 2.0], [3.0, 4.0]))
+    assert fastops.add(1.0, 2.0) == 3.0
+    np.testing.assert_array_equal(fastops.relu([-1.0, 2.0]), np.maximum([-1.0, 2.0], 0))
+    assert fastops.sum([1.0, 2.0, 3.5]) == 6.5
+
+
+def test_inputs_never_modified_on_error():
+    a = np.ones((2, 3), np.float32)
+    b = np.full((4,), 2.0, np.float32)
+    with pytest.raises(ValueError):
+        fastops.add(a, b, out=a)
+    np.testing.assert_array_equal(a, 1.0)
+    np.testing.assert_array_equal(b, 2.0)
+
+
+def test_settings_validate():
+    with pytest.raises(ValueError, match="positive int"):
+        fastops.set_num_threads(0)
+    with pytest.raises(ValueError, match="positive int"):
+        fastops.set_num_threads(1.5)
+    with pytest.raises(ValueError, match="set_simd"):
+        fastops.set_simd("sse9")
+    with pytest.raises(ValueError, match="set_backend"):
+        fastops.set_backend("cuda")
+
+
+def test_simd_paths_are_switchable_and_restored():
+    before = fastops.get_simd()
+    with fastops.config_context(simd="portable", num_threads=1):
+        assert fastops.get_simd() == "portable"
+        assert fastops._elementwise._active_isa() == 0
+        assert fastops.get_num_threads() == 1
+    assert fastops.get_simd() == before
+    if fastops.cpu_simd() != "portable":
+        assert fastops._elementwise._active_isa() >= 1

