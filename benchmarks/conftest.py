@@ -50,3 +50,83 @@ def record(benchmark, impl, *, flops=None, nbytes=None):
         info["bytes"] = nbytes
         if median:
             info["gbps"] = nbytes / median / 1e9
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Versions and the exact CPU into the JSON header (read by `python -m fastops.bench report`)."""
+    import platform
+
+    import numpy as np
+    versions = {"numpy": np.__version__, "fastops": fastops.__version__}
+    try:
+        from threadpoolctl import threadpool_info
+        for lib in threadpool_info():
+            if lib.get("user_api") == "blas":
+                versions["BLAS"] = (f"{lib.get('internal_api')} {lib.get('version')} "
+                                    f"({lib.get('architecture')})")
+                break
+    except ImportError:
+        pass
+    machine_info["versions"] = versions
+    machine_info["fastops_simd"] = fastops.get_simd()
+    try:  # py-cpuinfo often reports only "AMD EPYC"; the kernel's model name is exact
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    machine_info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        machine_info["cpu_model"] = platform.processor() or None
+
+
+# ---- fixtures shared by the bench_*.py files ----
+
+NAIVE_ROUNDS = 3  # pure-Python loops: a few rounds of one call each are enough to rank them
+
+
+@pytest.fixture(scope="module")
+def rand():
+    """rand(shape, dtype=np.float32, seed=0): a cached standard-normal input, read-only.
+
+    Read-only so that no implementation can win by scribbling on an input it shares with
+    the next benchmark (and fastops is exercised on read-only inputs as NumPy accepts them).
+    Module scope: the 40 MB arrays of one file are freed before the next file runs.
+    """
+    import numpy as np
+    cache = {}
+
+    def make(shape, dtype=np.float32, seed=0):
+        key = (tuple(shape), np.dtype(dtype).str, seed)
+        if key not in cache:
+            a = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+            a.flags.writeable = False
+            cache[key] = a
+        return cache[key]
+    return make
+
+
+@pytest.fixture
+def timed(benchmark):
+    """timed(impl, fn, *args, nbytes=None, flops=None, **kwargs) -> fn(*args, **kwargs).
+
+    Times the callable itself (no wrapper), with pedantic few rounds for "naive",
+    then fills extra_info through `record`.
+    """
+    def run(impl, fn, *args, nbytes=None, flops=None, **kwargs):
+        if impl == "naive":
+            result = benchmark.pedantic(fn, args=args, kwargs=kwargs, rounds=NAIVE_ROUNDS,
+                                        iterations=1, warmup_rounds=0)
+        else:
+            result = benchmark(fn, *args, **kwargs)
+        record(benchmark, impl, nbytes=nbytes, flops=flops)
+        return result
+    return run
+
+
+@pytest.fixture
+def recorder(benchmark):
+    """recorder(impl, flops=None, nbytes=None): `record` for this test's benchmark, for
+    benchmarks timed by hand (pedantic with a setup) rather than through `timed`."""
+    def run(impl, *, flops=None, nbytes=None):
+        record(benchmark, impl, flops=flops, nbytes=nbytes)
+    return run
