@@ -41,7 +41,7 @@ cdef extern from "elementwise_kernels.h":
     void fo_binary(int op, int dtype, int ndim, const fo_idx *shape,
                    const char *a, const fo_idx *stride_a,
                    const char *b, const fo_idx *stride_b,
-                   char *out, const fo_idx *stride_out, int nthreads) nogil
+                   char *out, const fo_idx *stride_out, int nthreads, int out_is_fresh) nogil
     double fo_sum_all(int dtype, int ndim, const fo_idx *shape,
                       const char *x, const fo_idx *stride_x, int nthreads) nogil
     void fo_sum_into(int dtype, int ndim, const fo_idx *shape,
@@ -168,6 +168,7 @@ cdef object _binary_arrays(int op, cnp.ndarray a, cnp.ndarray b, object out, int
     cdef fo_idx sb[FO_MAX_NDIM]
     cdef fo_idx so[FO_MAX_NDIM]
     cdef bint fortran = False
+    cdef bint fresh = out is None
     cdef cnp.ndarray o
     for d in range(nd):
         da = cnp.PyArray_DIM(a, d - (nd - nda)) if d >= nd - nda else 1
@@ -203,7 +204,7 @@ cdef object _binary_arrays(int op, cnp.ndarray a, cnp.ndarray b, object out, int
         so[d] = cnp.PyArray_STRIDE(o, d)
     with nogil:
         fo_binary(op, code, nd, shape, <char *>cnp.PyArray_DATA(a), sa,
-                  <char *>cnp.PyArray_DATA(b), sb, <char *>cnp.PyArray_DATA(o), so, _num_threads)
+                  <char *>cnp.PyArray_DATA(b), sb, <char *>cnp.PyArray_DATA(o), so, _num_threads, fresh)
     if out is None:
         return o if nd else o[()]  # 0-d results become NumPy scalars, as ufuncs do
     return out if type(out) is not tuple else out[0]
@@ -319,6 +320,7 @@ def sum(x, axis=None, keepdims=False, out=None):
 
     float32 input gives a float32 result, but every partial sum is kept in
     float64 (pairwise within runs), so sums of 1e7 float32 values do not drift.
+    Integer and bool input is summed by NumPy (np.sum's result and dtype).
 
     Parameters
     ----------
@@ -327,11 +329,17 @@ def sum(x, axis=None, keepdims=False, out=None):
     keepdims : bool
     out : ndarray, optional
         Of the result shape and x's dtype.
+
+    Examples
+    --------
+    >>> fastops.sum(dz, axis=0)        # bias gradient of a (batch, units) array
     """
     cdef int code, d, nd, k
     cdef fo_idx shape[FO_MAX_NDIM]
     cdef fo_idx sx[FO_MAX_NDIM]
     cdef fo_idx sacc[FO_MAX_NDIM]
+    cdef fo_idx kept[FO_MAX_NDIM]
+    cdef char reduced[FO_MAX_NDIM]
     cdef double total
     cdef cnp.ndarray xa, acc
     if cnp.PyArray_CheckExact(x) and _float_code(x) >= 0:
@@ -342,26 +350,30 @@ def sum(x, axis=None, keepdims=False, out=None):
             return np.sum(x, axis=axis, keepdims=keepdims, out=out)
     code = _float_code(xa)
     nd = cnp.PyArray_NDIM(xa)
-    reduced = _resolve.normalize_axes(axis, nd, "sum")
+    if axis is None:
+        for d in range(nd):
+            reduced[d] = 1
+    elif type(axis) is int and -nd <= <long>axis < nd:
+        for d in range(nd):
+            reduced[d] = 0
+        reduced[<long>axis + nd if <long>axis < 0 else <long>axis] = 1
+    else:
+        axes = _resolve.normalize_axes(axis, nd, "sum")
+        for d in range(nd):
+            reduced[d] = d in axes
+    k = 0
     for d in range(nd):
         shape[d] = cnp.PyArray_DIM(xa, d)
         sx[d] = cnp.PyArray_STRIDE(xa, d)
-    res_shape = tuple([xa.shape[d] if d not in reduced else 1 for d in range(nd)
-                       if keepdims or d not in reduced])
+        if not reduced[d]:
+            kept[k] = shape[d]
+            k += 1
     rtype = np.float32 if code == FO_FLOAT32 else np.float64
+    res_shape = tuple([1 if reduced[d] else shape[d] for d in range(nd)]) if keepdims \
+        else tuple([kept[d] for d in range(k)])
     if out is not None:
-        if type(out) is tuple and len(out) == 1:
-            out = out[0]
-        if not cnp.PyArray_Check(out):
-            raise TypeError(f"sum: out must be a numpy.ndarray, got {type(out).__name__}")
-        if out.dtype != rtype:
-            raise TypeError(f"sum: out has dtype {out.dtype}, the result is {np.dtype(rtype)}; "
-                            f"fastops does not cast into out")
-        if out.shape != res_shape:
-            raise ValueError(f"sum: out has shape {out.shape}, the result has shape {res_shape}")
-        if not out.flags.writeable:
-            raise ValueError("sum: output array is read-only")
-    if len(reduced) == nd:
+        out = _check_out_like(out, res_shape, rtype, "sum")
+    if k == 0:
         with nogil:
             total = fo_sum_all(code, nd, shape, <char *>cnp.PyArray_DATA(xa), sx, _num_threads)
         if out is not None:
@@ -370,11 +382,10 @@ def sum(x, axis=None, keepdims=False, out=None):
         if keepdims:
             return np.full(res_shape, total, dtype=rtype)
         return rtype(total)
-    acc_shape = tuple([xa.shape[d] for d in range(nd) if d not in reduced])
-    acc = np.zeros(acc_shape, np.float64)
+    acc = cnp.PyArray_ZEROS(k, kept, cnp.NPY_FLOAT64, 0)
     k = 0
     for d in range(nd):
-        if d in reduced:
+        if reduced[d]:
             sacc[d] = 0
         else:
             sacc[d] = cnp.PyArray_STRIDE(acc, k)
@@ -383,8 +394,24 @@ def sum(x, axis=None, keepdims=False, out=None):
         fo_sum_into(code, nd, shape, <char *>cnp.PyArray_DATA(xa), sx,
                     <double *>cnp.PyArray_DATA(acc), sacc)
     if out is None:
-        return acc.astype(rtype).reshape(res_shape)
+        res = acc if code == FO_FLOAT64 else acc.astype(np.float32)
+        return res.reshape(res_shape) if keepdims else res
     out[...] = acc.reshape(res_shape)
+    return out
+
+
+cdef object _check_out_like(object out, tuple shape, object dtype, str name):
+    if type(out) is tuple and len(out) == 1:
+        out = out[0]
+    if not cnp.PyArray_Check(out):
+        raise TypeError(f"{name}: out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{name}: out has dtype {out.dtype}, the result is {np.dtype(dtype)}; "
+                        f"fastops does not cast into out")
+    if out.shape != shape:
+        raise ValueError(f"{name}: out has shape {out.shape}, the result has shape {shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name}: output array is read-only")
     return out
 
 

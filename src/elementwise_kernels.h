@@ -33,11 +33,11 @@ int fo_elementwise_get_isa(void);
 
 /* out := op(a, b) for every index of `shape`.  a, b and out may be the same
  * array with identical strides (in place); partial overlap must be removed by
- * the caller. */
+ * the caller.  out_is_fresh: out was just allocated (never written). */
 void fo_binary(int op, int dtype, int ndim, const fo_idx *shape,
                const char *a, const fo_idx *stride_a,
                const char *b, const fo_idx *stride_b,
-               char *out, const fo_idx *stride_out, int nthreads);
+               char *out, const fo_idx *stride_out, int nthreads, int out_is_fresh);
 
 /* Sum of every element of x, accumulated in double (pairwise blocks). */
 double fo_sum_all(int dtype, int ndim, const fo_idx *shape,
