@@ -12,6 +12,7 @@ gives the same weights and history on the same machine and thread count.
 Without a seed one is drawn from NumPy's global RNG (np.random.seed makes runs
 repeatable, as with Keras).
 """
+import contextlib
 import math
 import os
 import sys
@@ -19,12 +20,27 @@ import warnings
 
 import numpy as np
 
+import fastops
+
 from . import layers as layers_mod
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import nnops
 from . import optimizers as optimizers_mod
 from .progbar import Progbar
+
+
+def _thread_policy():
+    """With backend 'blas', run fastops' own kernels on one thread during the loop.
+
+    OpenBLAS (pthreads) and fastops (OpenMP) each keep a team that spins after a
+    call; alternating between two spinning teams on the same cores starves both
+    (measured here: an epoch 3-10x slower, worst under load).  One fastops thread
+    beside BLAS' team is what the NumPy loop does too (its ufuncs are serial).
+    """
+    if fastops.get_backend() == "blas" and fastops.get_num_threads() > 1:
+        return fastops.config_context(num_threads=1)
+    return contextlib.nullcontext()
 
 
 class History:
@@ -304,15 +320,25 @@ class Sequential:
         batches = self._batches(n, batch_size)
         full = min(batch_size, n)
         buf = self._get_buffers(full, train=True)
-        if shuffle:
-            xb_full = buf.setdefault("x", np.empty((full, x.shape[1]), x.dtype))
-            yb_full = buf.setdefault("y", np.empty((full,) + y.shape[1:], y.dtype))
-        acc_key = self.metrics[0] if self.metrics else None
+        if shuffle:  # gather buffers for the shuffled batches
+            buf.setdefault("x", np.empty((full, x.shape[1]), x.dtype))
+            buf.setdefault("y", np.empty((full,) + y.shape[1:], y.dtype))
         history = History()
         history.params = {"verbose": verbose, "epochs": epochs, "steps": len(batches)}
         self.history = history
         self.stop_training = False
         out = sys.stdout
+        with _thread_policy():
+            self._fit_loop(x, y, val, batch_size, buf, shuffle, epochs, verbose, history, out)
+        return history
+
+    def _fit_loop(self, x, y, val, batch_size, buf, shuffle, epochs, verbose, history, out):
+        n = x.shape[0]
+        batches = self._batches(n, batch_size)
+        full = min(batch_size, n)
+        acc_key = self.metrics[0] if self.metrics else None
+        if shuffle:
+            xb_full, yb_full = buf["x"], buf["y"]
         for epoch in range(epochs):
             if verbose:
                 out.write(f"Epoch {epoch + 1}/{epochs}\n")
@@ -334,7 +360,7 @@ class Sequential:
                            f"{len(batches)}; training stopped (lower the learning rate or check the data)")
                     if verbose:
                         out.write("\n" + msg + "\n")
-                    warnings.warn(msg, RuntimeWarning, stacklevel=2)
+                    warnings.warn(msg, RuntimeWarning, stacklevel=3)
                     self.stop_training = True
                     loss_sum += loss * m
                     seen += m
@@ -360,7 +386,6 @@ class Sequential:
             history._append(epoch, logs)
             if self.stop_training:
                 break
-        return history
 
     def _evaluate_arrays(self, x, y, batch_size, bar=None):
         loss_sum, correct_sum = 0.0, 0
@@ -390,7 +415,8 @@ class Sequential:
             raise ValueError("evaluate: the model has not been built (no input_shape and no fit yet)")
         x, y = self._prepare(x, y)
         bar = Progbar(len(self._batches(x.shape[0], batch_size)), verbose=verbose) if verbose else None
-        loss, acc = self._evaluate_arrays(x, y, batch_size, bar)
+        with _thread_policy():
+            loss, acc = self._evaluate_arrays(x, y, batch_size, bar)
         if return_dict:
             return {"loss": loss, **({self.metrics[0]: acc} if self.metrics else {})}
         return [loss, acc] if self.metrics else loss
@@ -410,12 +436,13 @@ class Sequential:
         full = min(batch_size, n)
         buf = self._get_buffers(full, train=False)
         bar = Progbar(len(batches), verbose=verbose) if verbose else None
-        for step, (s, e) in enumerate(batches):
-            acts = list((buf if e - s == full else self._rows(buf, e - s))["acts"])
-            acts[-1] = out[s:e]
-            self._forward(x[s:e], acts, last_activate=True)
-            if bar is not None:
-                bar.update(step + 1, finalize=step + 1 == len(batches))
+        with _thread_policy():
+            for step, (s, e) in enumerate(batches):
+                acts = list((buf if e - s == full else self._rows(buf, e - s))["acts"])
+                acts[-1] = out[s:e]
+                self._forward(x[s:e], acts, last_activate=True)
+                if bar is not None:
+                    bar.update(step + 1, finalize=step + 1 == len(batches))
         return out
 
     # ---- weights ----

@@ -310,3 +310,28 @@ def test_backend_setting_is_followed():
             m = mlp(seed=5, hidden=8)
             h = m.fit(x[:64], y[:64], batch_size=32, epochs=1, verbose=0)
             assert np.isfinite(h.history["loss"][0])
+
+
+def test_blas_backend_runs_fastops_kernels_on_one_thread_during_fit():
+    """Two spinning thread teams (OpenBLAS, OpenMP) on the same cores starve each other."""
+    from fastops import activations
+
+    seen = []
+
+    class Probe(activations.ReLU):
+        def forward(self, z, bias):
+            seen.append(fastops.get_num_threads())
+            return super().forward(z, bias)
+
+    x, _, y = blobs()
+    with fastops.config_context(num_threads=2):
+        for backend, expected in (("blas", 1), ("fastops", 2)):
+            seen.clear()
+            with fastops.config_context(backend=backend):
+                m = models.Sequential([layers.Dense(8, activation=Probe(), input_shape=(20,)),
+                                       layers.Dense(4, activation="softmax")], seed=0)
+                m.compile(loss="categorical_crossentropy")
+                m.fit(x[:64], y[:64], batch_size=32, verbose=0)
+                m.predict(x[:8], verbose=0)
+            assert set(seen) == {expected}
+            assert fastops.get_num_threads() == 2
