@@ -5,4 +5,6 @@ from ._elementwise import (add, bias_add, bias_add_relu, divide, maximum, minimu
                            relu, relu_backward, subtract, sum)
 from .linalg import dot, matmul
 
+from .nnops import *  # noqa: F401,F403  (softmax, softmax_crossentropy, rmsprop_update, ...)
+
 __version__ = "0.1.0"

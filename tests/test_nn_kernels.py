@@ -1,0 +1,319 @@
+"""Fused nn kernels (fastops.nnops) against NumPy references, on every SIMD path."""
+import numpy as np
+import pytest
+from scipy.special import expit
+
+import fastops
+from fastops import nnops
+
+DTYPES = [np.float32, np.float64]
+RTOL = {np.float32: 1e-5, np.float64: 1e-12}
+# updates end in w - step: rounding of the operands shows as an absolute error near 0
+ATOL = {np.float32: 1e-6, np.float64: 1e-14}
+SIMD = [s for s in ("portable", "avx2", "avx512")
+        if fastops._config.SIMD_LEVELS.index(s) <= fastops._config.SIMD_LEVELS.index(fastops.cpu_simd())]
+
+
+def ref_log_softmax(z):
+    z = z.astype(np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+@pytest.fixture(params=SIMD)
+def simd(request):
+    with fastops.config_context(simd=request.param):
+        yield request.param
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    with fastops.config_context(num_threads=request.param):
+        yield request.param
+
+
+# ---- softmax ----
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 10), (300, 300), (3, 4, 5)], ids=str)
+def test_softmax_matches_numpy(dtype, shape, threads):
+    x = np.random.default_rng(0).normal(0, 5, shape).astype(dtype)
+    before = x.copy()
+    expected = np.exp(ref_log_softmax(x))
+    actual = nnops.softmax(x)
+    assert actual.dtype == dtype and actual.shape == shape
+    np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=1e-7)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_softmax_large_logits_and_aliasing():
+    x = np.array([[1e4, 0.0, -1e4], [-1e30, -1e30, -1e30]], dtype=np.float32)
+    out = nnops.softmax(x, out=x)
+    assert np.shares_memory(out, x)
+    np.testing.assert_allclose(out, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+
+
+def test_softmax_transposed_input_is_copied_not_modified():
+    x = np.random.default_rng(1).normal(size=(10, 6))
+    np.testing.assert_allclose(nnops.softmax(x.T), np.exp(ref_log_softmax(x.T)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_backward_is_jacobian_product(dtype):
+    rng = np.random.default_rng(2)
+    y = nnops.softmax(rng.normal(size=(5, 7)).astype(dtype))
+    g = rng.normal(size=(5, 7)).astype(dtype)
+    expected = np.einsum("ij,ijk->ik", g, np.einsum("ij,jk->ijk", y, np.eye(7)) - y[:, :, None] * y[:, None, :])
+    np.testing.assert_allclose(nnops.softmax_backward(g, y), expected, rtol=RTOL[dtype] * 10, atol=1e-7)
+
+
+# ---- softmax + cross-entropy ----
+
+def _onehot(labels, k, dtype):
+    return np.eye(k, dtype=dtype)[labels]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,k", [(1, 2), (128, 10), (96, 10), (3000, 30)])
+def test_softmax_crossentropy_matches_numpy(dtype, n, k, threads):
+    rng = np.random.default_rng(n + k)
+    z = rng.normal(0, 3, (n, k)).astype(dtype)
+    labels = rng.integers(0, k, n)
+    y = _onehot(labels, k, dtype)
+    zc, yc = z.copy(), y.copy()
+    loss, grad, correct = nnops.softmax_crossentropy(z, y)
+    logp = ref_log_softmax(z)
+    assert loss == pytest.approx(-(y * logp).sum() / n, rel=1e-6 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(grad, (np.exp(logp) - y) / n, rtol=RTOL[dtype], atol=1e-8)
+    assert correct == np.sum(z.argmax(1) == labels)
+    np.testing.assert_array_equal(z, zc)
+    np.testing.assert_array_equal(y, yc)
+    # the sparse variant is the same quantity
+    sloss, sgrad, scorrect = nnops.sparse_softmax_crossentropy(z, labels)
+    assert sloss == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(sgrad, grad, rtol=RTOL[dtype], atol=1e-8)
+    assert scorrect == correct
+
+
+def test_crossentropy_gradient_by_finite_differences():
+    rng = np.random.default_rng(3)
+    z = rng.normal(0, 2, (4, 5))
+    y = rng.random((4, 5))  # soft targets: exercises the sum(y) factor
+    _, grad, _ = nnops.softmax_crossentropy(z, y)
+    h = 1e-6
+    numeric = np.empty_like(z)
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += h
+        zm[idx] -= h
+        numeric[idx] = (nnops.softmax_crossentropy(zp, y, grad=False)[0]
+                        - nnops.softmax_crossentropy(zm, y, grad=False)[0]) / (2 * h)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_crossentropy_no_nan_from_log_zero(dtype):
+    # softmax underflows to exactly 0 for the true class: the loss must be large and finite
+    z = np.array([[1000.0, 0.0, -1000.0], [0.0, 0.0, 0.0]], dtype=dtype)
+    y = _onehot([2, 0], 3, dtype)
+    loss, grad, correct = nnops.softmax_crossentropy(z, y)
+    assert np.isfinite(loss) and np.all(np.isfinite(grad))
+    assert loss == pytest.approx((2000.0 + np.log(3.0)) / 2, rel=1e-6)
+    assert correct == 1  # row 1 ties: argmax picks the first, as NumPy
+
+
+def test_crossentropy_out_buffer_and_forward_only():
+    z = np.random.default_rng(4).normal(size=(8, 10)).astype(np.float32)
+    y = _onehot(np.arange(8), 10, np.float32)
+    out = np.empty_like(z)
+    loss, grad, _ = nnops.softmax_crossentropy(z, y, out=out)
+    assert grad is out
+    loss2, none, _ = nnops.softmax_crossentropy(z, y, grad=False)
+    assert none is None and loss2 == loss
+
+
+@pytest.mark.parametrize("labels", [[0, 10], [-1, 3], [[0], [11]]], ids=["k", "negative", "column"])
+def test_sparse_labels_out_of_range(labels):
+    z = np.zeros((2, 10), np.float32)
+    with pytest.raises(ValueError, match=r"\[0, 10\)"):
+        nnops.sparse_softmax_crossentropy(z, np.array(labels))
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: nnops.softmax_crossentropy(np.zeros((2, 3), np.float32), np.zeros((2, 4), np.float32)),
+     ValueError, "one column per class"),
+    (lambda: nnops.softmax_crossentropy(np.zeros((2, 3), np.float32), np.zeros((2, 3))),
+     TypeError, "float64"),
+    (lambda: nnops.softmax_crossentropy(np.zeros((2, 3), np.int8), np.zeros((2, 3))),
+     TypeError, "int8"),
+    (lambda: nnops.softmax_crossentropy(np.zeros((2, 3)), np.zeros((2, 3)), out=np.zeros((3, 2))),
+     ValueError, "shape"),
+    (lambda: nnops.sparse_softmax_crossentropy(np.zeros((2, 3)), np.array([0.0, 1.0])),
+     TypeError, "integers"),
+    (lambda: nnops.sparse_softmax_crossentropy(np.zeros((2, 3)), np.array([0, 1, 2])),
+     ValueError, r"\(2,\)"),
+    (lambda: nnops.softmax(None), TypeError, "NoneType"),
+    (lambda: nnops.softmax(np.zeros(3), out=np.zeros(3)[::-1]), ValueError, "C-contiguous"),
+], ids=["width", "dtype-mix", "int", "out-shape", "float-labels", "label-count", "none", "out-strided"])
+def test_bad_arguments(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_readonly_out():
+    out = np.empty((2, 3))
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        nnops.softmax(np.zeros((2, 3)), out=out)
+
+
+# ---- argmax, count, finiteness ----
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_argmax_matches_numpy_with_ties_and_nan(dtype):
+    x = np.random.default_rng(5).integers(0, 3, (50, 7)).astype(dtype)
+    x[3, 4] = np.nan
+    x[7, 0] = np.nan
+    np.testing.assert_array_equal(nnops.argmax(x), np.argmax(x, axis=-1))
+    np.testing.assert_array_equal(nnops.argmax(x[0]), np.argmax(x[0]))
+
+
+def test_count_equal():
+    a = np.array([1, 2, 3, 4])
+    assert nnops.count_equal(a, np.array([1, 0, 3, 0], np.int32)) == 2
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [0, 4095, 4096, 3_000_000 - 1])
+def test_all_finite(dtype, bad, where, threads):
+    x = np.ones(3_000_000, dtype)
+    assert nnops.all_finite(x)
+    x[where] = bad
+    assert not nnops.all_finite(x)
+    assert not nnops.all_finite(x.reshape(1000, -1)[:, ::-1])
+
+
+# ---- sigmoid / tanh ----
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_tanh_and_backward(dtype, simd, threads):
+    rng = np.random.default_rng(6)
+    x = rng.normal(0, 4, 70_001).astype(dtype)
+    x[:2] = [-1000, 1000]
+    g = rng.normal(size=x.shape).astype(dtype)
+    s = nnops.sigmoid(x)
+    np.testing.assert_allclose(s, expit(x.astype(np.float64)), rtol=RTOL[dtype] * 10)
+    t = nnops.tanh(x)
+    np.testing.assert_allclose(t, np.tanh(x), rtol=RTOL[dtype])
+    # 1 - y*y may be one fused multiply-add in the kernel: compare with an absolute floor
+    np.testing.assert_allclose(nnops.sigmoid_backward(g, s), g * s * (1 - s), rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
+    np.testing.assert_allclose(nnops.tanh_backward(g, t), g * (1 - t * t), rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
+
+
+# ---- optimizer updates: one kernel pass vs the Keras formulas in NumPy ----
+
+SIZES = [5, 1000, 200_003]
+
+
+def _state(n, dtype, seed=7):
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=n).astype(dtype)
+    g = rng.normal(size=n).astype(dtype)
+    s1 = rng.random(n).astype(dtype)
+    s2 = rng.normal(size=n).astype(dtype) * 0.1
+    return w, g, s1, s2
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("centered, momentum", [(False, 0.0), (True, 0.0), (False, 0.9), (True, 0.5)])
+def test_rmsprop_update(dtype, n, centered, momentum, simd, threads):
+    w, g, v, a = _state(n, dtype)
+    m = (a * 3).astype(dtype)
+    lr, rho, eps = dtype(0.01), dtype(0.9), dtype(1e-7)
+    ev = rho * v + (1 - rho) * g * g
+    ea = rho * a + (1 - rho) * g
+    den = ev - ea * ea + eps if centered else ev + eps
+    den = np.abs(den)  # keep the reference and the kernel on real numbers
+    inc = lr * g / np.sqrt(den)
+    em = momentum * m + inc
+    ew = w - (em if momentum else inc)
+    if centered:  # make den positive for the kernel as for the reference
+        v = v + 1.0
+        ev = rho * v + (1 - rho) * g * g
+        den = ev - ea * ea + eps
+        inc = lr * g / np.sqrt(den)
+        em = momentum * m + inc
+        ew = w - (em if momentum else inc)
+    gc = g.copy()
+    nnops.rmsprop_update(w, g, v, 0.01, 0.9, 1e-7, momentum, m if momentum else None, a if centered else None)
+    np.testing.assert_allclose(w, ew, rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
+    np.testing.assert_allclose(v, ev, rtol=RTOL[dtype], atol=ATOL[dtype])
+    if centered:
+        np.testing.assert_allclose(a, ea, rtol=RTOL[dtype], atol=ATOL[dtype])
+    if momentum:
+        np.testing.assert_allclose(m, em, rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
+    np.testing.assert_array_equal(g, gc)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_sgd_update(dtype, n, momentum, nesterov, simd, threads):
+    w, g, m, _ = _state(n, dtype)
+    lr = dtype(0.1)
+    em = momentum * m - lr * g
+    if not momentum:
+        ew = w - lr * g
+    elif nesterov:
+        ew = w + momentum * em - lr * g
+    else:
+        ew = w + em
+    nnops.sgd_update(w, g, m if momentum else None, 0.1, momentum, nesterov)
+    np.testing.assert_allclose(w, ew, rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", SIZES)
+def test_adagrad_update(dtype, n, simd, threads):
+    w, g, acc, _ = _state(n, dtype)
+    ea = acc + g * g
+    ew = w - dtype(0.05) * g / np.sqrt(ea + dtype(1e-7))
+    nnops.adagrad_update(w, g, acc, 0.05, 1e-7)
+    np.testing.assert_allclose(acc, ea, rtol=RTOL[dtype], atol=ATOL[dtype])
+    np.testing.assert_allclose(w, ew, rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_update(dtype, n, amsgrad, simd, threads):
+    w, g, v, m = _state(n, dtype)
+    vhat = (v * 1.5).astype(dtype)
+    step, lr, b1, b2, eps = 3, 0.001, 0.9, 0.999, 1e-7
+    alpha = lr * np.sqrt(1 - b2 ** step) / (1 - b1 ** step)
+    em = m + (g - m) * (1 - b1)
+    ev = v + (g * g - v) * (1 - b2)
+    used = np.maximum(vhat, ev) if amsgrad else ev
+    ew = w - alpha * em / (np.sqrt(used) + eps)
+    nnops.adam_update(w, g, m, v, step, lr, b1, b2, eps, vhat if amsgrad else None)
+    np.testing.assert_allclose(m, em, rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
+    np.testing.assert_allclose(v, ev, rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
+    np.testing.assert_allclose(w, ew, rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
+
+
+def test_update_bad_arguments():
+    w = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match="velocity"):
+        nnops.rmsprop_update(w, np.zeros(4, np.float32), np.zeros(5, np.float32))
+    with pytest.raises(TypeError, match="float64"):
+        nnops.rmsprop_update(w, np.zeros(4), np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match="momentum_buffer"):
+        nnops.sgd_update(w, np.zeros(4, np.float32), None, 0.1, momentum=0.5)
+    ro = np.zeros(4, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        nnops.adagrad_update(ro, np.zeros(4, np.float32), np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match="step"):
+        nnops.adam_update(w, w.copy(), w.copy(), w.copy(), 0)

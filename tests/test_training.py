@@ -1,0 +1,69 @@
+"""Training on real data through the loaders: the chapter-2 notebook as a test.
+
+The fast tests use a slice of MNIST; the notebook itself (5 epochs on all of
+MNIST) is marked slow: `pytest -m slow tests/test_training.py`.
+"""
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastops
+from fastops import layers, models
+from fastops.datasets import mnist
+from fastops.utils import to_categorical
+
+
+@pytest.fixture(scope="module")
+def mnist_data():
+    (train_images, train_labels), (test_images, test_labels) = mnist.load_data()
+    train_images = train_images.reshape((60000, 28 * 28)).astype("float32") / 255
+    test_images = test_images.reshape((10000, 28 * 28)).astype("float32") / 255
+    return train_images, to_categorical(train_labels), test_images, to_categorical(test_labels)
+
+
+def chapter2_network(seed=None):
+    network = models.Sequential(seed=seed)
+    network.add(layers.Dense(512, activation="relu", input_shape=(28 * 28,)))
+    network.add(layers.Dense(10, activation="softmax"))
+    network.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    return network
+
+
+@pytest.mark.parametrize("backend", ["blas"])
+def test_backends_reach_the_same_accuracy_on_a_slice(mnist_data, backend):
+    """fastops' own GEMM and BLAS: same training, same accuracy within noise."""
+    xtr, ytr, xte, yte = mnist_data
+    acc = {}
+    for b in ("fastops", backend):
+        with fastops.config_context(backend=b):
+            net = chapter2_network(seed=1)
+            net.fit(xtr[:6000], ytr[:6000], epochs=2, batch_size=128, verbose=0)
+            acc[b] = net.evaluate(xte[:2000], yte[:2000], verbose=0)[1]
+    assert acc["fastops"] > 0.85 and acc[backend] > 0.85
+    assert abs(acc["fastops"] - acc[backend]) < 0.015  # 30 of 2000 test images
+
+
+@pytest.mark.slow
+def test_chapter2_notebook_reaches_keras_accuracy(mnist_data):
+    """Exactly the notebook: Dense(512, relu) -> Dense(10, softmax), rmsprop, 5 epochs, batch 128."""
+    train_images, train_labels, test_images, test_labels = mnist_data
+    network = chapter2_network()
+    history = network.fit(train_images, train_labels, epochs=5, batch_size=128, verbose=0)
+    test_loss, test_acc = network.evaluate(test_images, test_labels, verbose=0)
+    assert history.params["steps"] == 469
+    assert history.history["accuracy"][-1] > 0.985
+    assert test_acc >= 0.977, f"test accuracy {test_acc:.4f} (seed {network.seed})"
+    assert test_loss < 0.09
+
+
+@pytest.mark.slow
+def test_train_cli_prints_progress_and_test_metrics():
+    r = subprocess.run([sys.executable, "-m", "fastops.train", "--epochs", "1", "--seed", "0",
+                        "--verbose", "2"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"^469/469 - \d+s \d+ms/step - loss: \S+ - accuracy: 0\.9\d{3}$", r.stdout, re.M)
+    m = re.search(r"^test loss: (\S+) test accuracy: (\S+)$", r.stdout, re.M)
+    assert m and float(m.group(2)) > 0.95
