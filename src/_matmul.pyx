@@ -10,10 +10,31 @@ import sys
 import numpy as np
 
 cimport numpy as cnp
-from scipy.linalg.cython_blas cimport dgemm as blas_dgemm
-from scipy.linalg.cython_blas cimport sgemm as blas_sgemm
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
 cnp.import_array()
+
+# BLAS ?gemm from scipy.linalg.cython_blas, looked up at import through the module's
+# exported C API (its __pyx_capi__ capsules) rather than cimported: the same function
+# pointers, but scipy is then needed at run time only, not in the build environment.
+ctypedef void (*sgemm_fn)(char *transa, char *transb, int *m, int *n, int *k, float *alpha,
+                          float *a, int *lda, float *b, int *ldb, float *beta, float *c,
+                          int *ldc) noexcept nogil
+ctypedef void (*dgemm_fn)(char *transa, char *transb, int *m, int *n, int *k, double *alpha,
+                          double *a, int *lda, double *b, int *ldb, double *beta, double *c,
+                          int *ldc) noexcept nogil
+cdef sgemm_fn blas_sgemm
+cdef dgemm_fn blas_dgemm
+
+
+cdef void *_scipy_blas_function(str name) except NULL:
+    from scipy.linalg import cython_blas
+    capsule = cython_blas.__pyx_capi__[name]
+    return PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+
+
+blas_sgemm = <sgemm_fn>_scipy_blas_function("sgemm")
+blas_dgemm = <dgemm_fn>_scipy_blas_function("dgemm")
 
 
 cdef extern from "fo_cpu.h":
