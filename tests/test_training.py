@@ -60,9 +60,12 @@ def test_chapter2_notebook_reaches_keras_accuracy(mnist_data):
 
 
 @pytest.mark.slow
-def test_train_cli_prints_progress_and_test_metrics():
+def test_train_cli_prints_progress_and_test_metrics(tmp_path):
+    # cwd outside the checkout: `python -m` puts the cwd first on sys.path, and the
+    # source tree's fastops/ (no compiled modules) must not shadow the installed one
     r = subprocess.run([sys.executable, "-m", "fastops.train", "--epochs", "1", "--seed", "0",
-                        "--verbose", "2"], capture_output=True, text=True, timeout=600)
+                        "--verbose", "2"], capture_output=True, text=True, timeout=600,
+                       cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert re.search(r"^469/469 - \d+s \d+ms/step - loss: \S+ - accuracy: 0\.9\d{3}$", r.stdout, re.M)
     m = re.search(r"^test loss: (\S+) test accuracy: (\S+)$", r.stdout, re.M)
