@@ -45,7 +45,13 @@ def binary_operands(a, b, name):
     if dtype not in COMPILED:
         return None, None, dtype
     # Casting happens only when dtypes differ (NumPy casts in its buffers; we cast once).
-    return np.asarray(xa, dtype=dtype), np.asarray(xb, dtype=dtype), dtype
+    return _aligned(np.asarray(xa, dtype=dtype)), _aligned(np.asarray(xb, dtype=dtype)), dtype
+
+
+def _aligned(arr):
+    # The C loops index typed pointers: misaligned data (np.frombuffer at an odd offset)
+    # is copied once rather than read through an unaligned float pointer.
+    return arr if arr.flags.aligned else arr.copy()
 
 
 def delegate_binary(name, a, b, out):
@@ -69,7 +75,7 @@ def unary_operand(x, name):
     if type(arr) in (int, float):
         return None
     if arr.dtype.kind == "f" and arr.dtype.itemsize in (4, 8):
-        return np.asarray(arr, dtype=arr.dtype.newbyteorder("="))
+        return _aligned(np.asarray(arr, dtype=arr.dtype.newbyteorder("=")))
     return None
 
 
@@ -84,7 +90,7 @@ def normalize_axes(axis, ndim, name):
             raise TypeError(f"{name}: axis must be None, an int or a tuple of ints, got {axis!r}")
         if not -ndim <= ax < ndim:
             raise AxisError(f"{name}: axis {ax} is out of bounds for array of dimension {ndim}")
-        ax = int(ax) % ndim if ndim else 0
+        ax = int(ax) % ndim
         if ax in out:
             raise ValueError(f"{name}: duplicate value in axis {axis!r}")
         out.add(ax)

@@ -320,9 +320,13 @@ class Sequential:
         batches = self._batches(n, batch_size)
         full = min(batch_size, n)
         buf = self._get_buffers(full, train=True)
-        if shuffle:  # gather buffers for the shuffled batches
-            buf.setdefault("x", np.empty((full, x.shape[1]), x.dtype))
-            buf.setdefault("y", np.empty((full,) + y.shape[1:], y.dtype))
+        if shuffle:  # gather buffers for the shuffled batches; y's shape follows the loss
+            for key, arr in (("x", x), ("y", y)):
+                shape = (full,) + arr.shape[1:]
+                old = buf.get(key)
+                if old is None or old.shape != shape or old.dtype != arr.dtype:
+                    buf[key] = np.empty(shape, arr.dtype)
+                    buf.pop("views", None)
         history = History()
         history.params = {"verbose": verbose, "epochs": epochs, "steps": len(batches)}
         self.history = history

@@ -36,13 +36,21 @@ def _float_input(fn, name, x, ndim=None, dtype=None):
         raise TypeError(f"{fn}: {name} has dtype {x.dtype} but the other operand has {dtype}")
     if ndim is not None and x.ndim != ndim:
         raise ValueError(f"{fn}: {name} must be {ndim}-D, got shape {x.shape}")
-    if not x.flags.c_contiguous or not x.dtype.isnative:
-        x = np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
+    if not x.flags.c_contiguous or not x.flags.aligned or not x.dtype.isnative:
+        x = np.array(x, dtype=x.dtype.newbyteorder("="), order="C")  # the kernels need aligned rows
     return x
 
 
-def _out(fn, out, shape, dtype, name="out"):
-    """`out` checked (ndarray, shape, dtype, writeable, C-contiguous) or a new array."""
+def _overlaps_partially(a, b):
+    """True when a and b may share memory without being the very same elements."""
+    same = (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.shape == b.shape and a.strides == b.strides)
+    return not same and np.may_share_memory(a, b)
+
+
+def _out(fn, out, shape, dtype, name="out", inputs=()):
+    """`out` checked (ndarray, shape, dtype, writeable, C-contiguous, aligned, and either
+    one of `inputs` exactly or disjoint from them) or a new array."""
     if out is None:
         return np.empty(shape, dtype=dtype)
     if not isinstance(out, np.ndarray):
@@ -52,8 +60,12 @@ def _out(fn, out, shape, dtype, name="out"):
                          f"got shape {out.shape} and dtype {out.dtype}")
     if not out.flags.writeable:
         raise ValueError(f"{fn}: {name} is read-only")
-    if not out.flags.c_contiguous:
-        raise ValueError(f"{fn}: {name} must be C-contiguous")
+    if not out.flags.c_contiguous or not out.flags.aligned:
+        raise ValueError(f"{fn}: {name} must be C-contiguous and aligned")
+    for x in inputs:
+        if _overlaps_partially(out, x):
+            raise ValueError(f"{fn}: {name} overlaps an input without being it; pass the "
+                             f"input itself (in place) or separate memory")
     return out
 
 
@@ -62,6 +74,9 @@ def _rows(fn, name, x):
     x = _float_input(fn, name, x)
     if x.ndim == 0:
         raise ValueError(f"{fn}: {name} must have at least 1 dimension, got a scalar")
+    if x.shape[-1] == 0:
+        raise ValueError(f"{fn}: {name} has an empty last axis (shape {x.shape}); "
+                         f"it needs at least one class")
     return x, x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
 
 
@@ -110,7 +125,7 @@ def softmax(x, out=None):
     array([[0.25, 0.75]])
     """
     x, x2 = _rows("softmax", "x", x)
-    out = _out("softmax", out, x.shape, x.dtype)
+    out = _out("softmax", out, x.shape, x.dtype, inputs=(x,))
     _nn.softmax(x2, out.reshape(x2.shape))
     return out
 
@@ -120,7 +135,7 @@ def softmax_backward(grad, y, out=None):
     y, y2 = _rows("softmax_backward", "y", y)
     grad = _float_input("softmax_backward", "grad", grad, dtype=y.dtype)
     _same_shape("softmax_backward", "grad", grad, y, "y")
-    out = _out("softmax_backward", out, y.shape, y.dtype)
+    out = _out("softmax_backward", out, y.shape, y.dtype, inputs=(grad, y))
     _nn.softmax_backward(grad.reshape(y2.shape), y2, out.reshape(y2.shape))
     return out
 
@@ -130,7 +145,7 @@ def _xent_grad_out(fn, out, grad, z):
         if out is not None:
             raise ValueError(f"{fn}: out was given but grad=False")
         return None
-    return _out(fn, out, z.shape, z.dtype)
+    return _out(fn, out, z.shape, z.dtype, inputs=(z,))
 
 
 def softmax_crossentropy(logits, y_true, out=None, grad=True):
@@ -238,7 +253,7 @@ def all_finite(x):
 
 def _unary(fn, kernel, x, out):
     x = _float_input(fn, "x", x)
-    out = _out(fn, out, x.shape, x.dtype)
+    out = _out(fn, out, x.shape, x.dtype, inputs=(x,))
     kernel(x, out)
     return out
 
@@ -247,7 +262,7 @@ def _unary_backward(fn, kernel, grad, y, out):
     y = _float_input(fn, "y", y)
     grad = _float_input(fn, "grad", grad, dtype=y.dtype)
     _same_shape(fn, "grad", grad, y, "y")
-    out = _out(fn, out, y.shape, y.dtype)
+    out = _out(fn, out, y.shape, y.dtype, inputs=(grad, y))
     kernel(grad, y, out)
     return out
 
@@ -278,8 +293,9 @@ def _param(fn, w):
     if not isinstance(w, np.ndarray) or w.dtype not in _FLOATS:
         raise TypeError(f"{fn}: variable must be a float32 or float64 ndarray, got "
                         f"{getattr(w, 'dtype', type(w).__name__)}")
-    if not w.flags.writeable or not w.flags.c_contiguous:
-        raise ValueError(f"{fn}: variable must be writeable and C-contiguous (it is updated in place)")
+    if not w.flags.writeable or not w.flags.c_contiguous or not w.flags.aligned:
+        raise ValueError(f"{fn}: variable must be writeable, C-contiguous and aligned "
+                         f"(it is updated in place)")
     return w
 
 
@@ -291,14 +307,19 @@ def _slot(fn, name, s, w, optional=False):
     if s.shape != w.shape or s.dtype != w.dtype:
         raise ValueError(f"{fn}: {name} must match the variable ({w.shape}, {w.dtype}), "
                          f"got ({s.shape}, {s.dtype})")
-    if not s.flags.writeable or not s.flags.c_contiguous:
-        raise ValueError(f"{fn}: {name} must be writeable and C-contiguous (it is updated in place)")
+    if not s.flags.writeable or not s.flags.c_contiguous or not s.flags.aligned:
+        raise ValueError(f"{fn}: {name} must be writeable, C-contiguous and aligned "
+                         f"(it is updated in place)")
+    if np.may_share_memory(s, w):
+        raise ValueError(f"{fn}: {name} shares memory with the variable")
     return s
 
 
 def _gradient(fn, g, w):
     g = _float_input(fn, "gradient", g, dtype=w.dtype)
     _same_shape(fn, "gradient", g, w, "variable")
+    if np.may_share_memory(g, w):  # the update kernels read g after writing w
+        raise ValueError(f"{fn}: gradient shares memory with the variable")
     return g
 
 

@@ -80,10 +80,23 @@ def _active_isa():
 
 # ---- core: ndarrays of one float dtype ----
 
-cdef inline int _float_code(cnp.ndarray x):
+cdef inline int _dtype_code(cnp.ndarray x):
     """FO_FLOAT32/FO_FLOAT64 for a native-order float array, else -1."""
     cdef int t = cnp.PyArray_TYPE(x)
     if not cnp.PyArray_ISNOTSWAPPED(x):
+        return -1
+    if t == cnp.NPY_FLOAT32:
+        return FO_FLOAT32
+    if t == cnp.NPY_FLOAT64:
+        return FO_FLOAT64
+    return -1
+
+
+cdef inline int _float_code(cnp.ndarray x):
+    """As _dtype_code, and -1 for misaligned data too: the C loops index typed
+    pointers, so such arrays take the general path, which copies them."""
+    cdef int t = cnp.PyArray_TYPE(x)
+    if not cnp.PyArray_ISNOTSWAPPED(x) or not cnp.PyArray_ISALIGNED(x):
         return -1
     if t == cnp.NPY_FLOAT32:
         return FO_FLOAT32
@@ -145,7 +158,7 @@ cdef object _check_out(object out, int nd, const fo_idx *shape, int code, str na
     if not cnp.PyArray_Check(out):
         raise TypeError(f"{name}: out must be a numpy.ndarray, got {type(out).__name__}")
     cdef cnp.ndarray o = out
-    if _float_code(o) != code:
+    if _dtype_code(o) != code:
         want = "float32" if code == FO_FLOAT32 else "float64"
         raise TypeError(f"{name}: out has dtype {o.dtype}, the result is {want}; "
                         f"fastops does not cast into out")
@@ -169,7 +182,7 @@ cdef object _binary_arrays(int op, cnp.ndarray a, cnp.ndarray b, object out, int
     cdef fo_idx so[FO_MAX_NDIM]
     cdef bint fortran = False
     cdef bint fresh = out is None
-    cdef cnp.ndarray o
+    cdef cnp.ndarray o, target = None
     for d in range(nd):
         da = cnp.PyArray_DIM(a, d - (nd - nda)) if d >= nd - nda else 1
         db = cnp.PyArray_DIM(b, d - (nd - ndb)) if d >= nd - ndb else 1
@@ -190,6 +203,9 @@ cdef object _binary_arrays(int op, cnp.ndarray a, cnp.ndarray b, object out, int
                               fortran)
     else:
         o = _check_out(out, nd, shape, code, name)
+        if not cnp.PyArray_ISALIGNED(o):  # compute aligned, then let NumPy copy it over
+            target = o
+            o = cnp.PyArray_EMPTY(nd, shape, cnp.PyArray_TYPE(target), False)
     _broadcast_strides(a, nd, shape, sa)
     _broadcast_strides(b, nd, shape, sb)
     if out is not None:
@@ -205,6 +221,8 @@ cdef object _binary_arrays(int op, cnp.ndarray a, cnp.ndarray b, object out, int
     with nogil:
         fo_binary(op, code, nd, shape, <char *>cnp.PyArray_DATA(a), sa,
                   <char *>cnp.PyArray_DATA(b), sb, <char *>cnp.PyArray_DATA(o), so, _num_threads, fresh)
+    if target is not None:
+        target[...] = o
     if out is None:
         return o if nd else o[()]  # 0-d results become NumPy scalars, as ufuncs do
     return out if type(out) is not tuple else out[0]

@@ -35,4 +35,15 @@ def layouts(rng, shape, dtype, special=True):
     ro = data(shape)
     ro.flags.writeable = False
     out.append(("readonly", ro))
+    if len(shape) >= 1 and np.prod(shape) > 0:
+        out.append(("misaligned", misaligned(data(shape))))
     return out
+
+
+def misaligned(a):
+    """A copy of `a` whose data starts one byte off its dtype's alignment."""
+    buf = np.zeros(a.nbytes + 1, np.uint8)
+    m = np.frombuffer(buf.data, dtype=a.dtype, count=a.size, offset=1).reshape(a.shape)
+    m[...] = a
+    assert not m.flags.aligned
+    return m

@@ -243,3 +243,11 @@ def test_results_are_new_arrays_or_scalars():
 def test_fortran_order_input_gives_fortran_result():
     x = np.asfortranarray(np.ones((50, 40), np.float32))
     assert fastops.relu(x).flags.f_contiguous
+
+
+def test_misaligned_out_gets_the_result(rng, simd):
+    from helpers import misaligned
+    a = rng.standard_normal((7, 9)).astype(np.float32)
+    out = misaligned(np.zeros((7, 9), np.float32))
+    assert fastops.bias_add_relu(a, a[0], out=out) is out
+    assert_same(np.array(out), np.maximum(a + a[0], 0))

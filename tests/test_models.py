@@ -103,6 +103,18 @@ def test_sparse_loss_trains_and_matches_categorical_from_same_start():
     assert ha.history["accuracy"] == hb.history["accuracy"]
 
 
+def test_recompile_with_the_other_loss_then_fit_again():
+    """The gathered-batch buffers follow y's shape when compile() switches the loss."""
+    x, labels, y = blobs()
+    m = mlp(seed=4)
+    m.fit(x, y, batch_size=50, epochs=1, verbose=0)
+    m.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = m.fit(x, labels, batch_size=50, epochs=1, verbose=0)
+    m.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    h2 = m.fit(x, y, batch_size=50, epochs=1, verbose=0)
+    assert h2.history["loss"][0] <= h.history["loss"][0] * 1.5
+
+
 @pytest.mark.parametrize("opt", ["sgd", "adam", "adagrad", optimizers.SGD(0.05, momentum=0.9, nesterov=True)])
 def test_every_optimizer_reduces_the_loss(opt):
     x, _, y = blobs()

@@ -317,3 +317,39 @@ def test_update_bad_arguments():
         nnops.adagrad_update(ro, np.zeros(4, np.float32), np.zeros(4, np.float32))
     with pytest.raises(ValueError, match="step"):
         nnops.adam_update(w, w.copy(), w.copy(), w.copy(), 0)
+
+
+def test_softmax_rejects_an_empty_class_axis():
+    for shape in [(3, 0), (0,), (2, 2, 0)]:
+        with pytest.raises(ValueError, match="empty last axis"):
+            fastops.softmax(np.empty(shape, np.float32))
+
+
+def _misaligned(shape, dtype):
+    buf = np.zeros(int(np.prod(shape)) * np.dtype(dtype).itemsize + 1, np.uint8)
+    a = np.frombuffer(buf.data, dtype=dtype, count=int(np.prod(shape)), offset=1).reshape(shape)
+    assert not a.flags.aligned
+    return a
+
+
+def test_misaligned_inputs_are_copied_and_outputs_refused():
+    x = _misaligned((4, 5), np.float32)
+    x[...] = np.arange(20, dtype=np.float32).reshape(4, 5) / 7
+    np.testing.assert_allclose(fastops.softmax(x), fastops.softmax(np.array(x)), rtol=0)
+    with pytest.raises(ValueError, match="aligned"):
+        fastops.softmax(np.array(x), out=_misaligned((4, 5), np.float32))
+
+
+def test_partial_overlap_with_out_is_refused_exact_alias_allowed():
+    base = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match="overlaps"):
+        fastops.softmax(base[:4], out=base[1:])
+    expected = fastops.softmax(base.copy())
+    assert fastops.softmax(base, out=base) is base
+    np.testing.assert_allclose(base, expected, rtol=1e-6)
+    w = np.ones(6, np.float32)
+    v = np.zeros(6, np.float32)
+    with pytest.raises(ValueError, match="shares memory"):
+        fastops.rmsprop_update(w, w, v)
+    with pytest.raises(ValueError, match="shares memory"):
+        fastops.rmsprop_update(w, np.ones(6, np.float32), w)
