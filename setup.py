@@ -9,6 +9,7 @@ Environment switches:
   FASTOPS_DEBUG_CYTHON=1   bounds checks and wraparound back on (debug builds)
   FASTOPS_NO_OPENMP=1      build without OpenMP even if the compiler has it
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -78,6 +79,8 @@ def _extensions():
         exts.append(Extension(
             f"fastops.{name}",
             sources=[pyx] + C_SOURCES[name],
+            # headers and the driver included by the C files: an edit rebuilds them
+            depends=sorted(glob.glob("src/*.h") + glob.glob("src/*.inc")),
             include_dirs=["src", np.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=cflags,

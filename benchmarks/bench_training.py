@@ -17,15 +17,9 @@ import numpy as np
 import pytest
 
 import fastops
-
-models = pytest.importorskip(
-    "fastops.models", reason="fastops.models (the Keras-compatible trainer) is not built yet")
-layers = pytest.importorskip("fastops.layers", reason="fastops.layers is not built yet")
+from fastops import layers, models
 
 REFERENCE = Path(__file__).with_name("mlp_numpy_reference.py")
-if not REFERENCE.exists():
-    pytest.skip("benchmarks/mlp_numpy_reference.py (the NumPy loop) is not here yet",
-                allow_module_level=True)
 
 
 def _load_reference():
