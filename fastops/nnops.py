@@ -55,9 +55,11 @@ def _out(fn, out, shape, dtype, name="out", inputs=()):
         return np.empty(shape, dtype=dtype)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{fn}: {name} must be an ndarray or None, got {type(out).__name__}")
-    if out.shape != tuple(shape) or out.dtype != dtype:
-        raise ValueError(f"{fn}: {name} must have shape {tuple(shape)} and dtype {np.dtype(dtype)}, "
-                         f"got shape {out.shape} and dtype {out.dtype}")
+    if out.dtype != dtype:
+        raise TypeError(f"{fn}: {name} has dtype {out.dtype}, the result is {np.dtype(dtype)}; "
+                        f"fastops does not cast into out")
+    if out.shape != tuple(shape):
+        raise ValueError(f"{fn}: {name} has shape {out.shape}, the result has shape {tuple(shape)}")
     if not out.flags.writeable:
         raise ValueError(f"{fn}: {name} is read-only")
     if not out.flags.c_contiguous or not out.flags.aligned:

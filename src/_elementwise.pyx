@@ -358,6 +358,8 @@ def sum(x, axis=None, keepdims=False, out=None):
     cdef fo_idx sacc[FO_MAX_NDIM]
     cdef fo_idx kept[FO_MAX_NDIM]
     cdef char reduced[FO_MAX_NDIM]
+    cdef fo_idx res_dims[FO_MAX_NDIM]
+    cdef int res_nd
     cdef double total
     cdef cnp.ndarray xa, acc
     if cnp.PyArray_CheckExact(x) and _float_code(x) >= 0:
@@ -387,10 +389,12 @@ def sum(x, axis=None, keepdims=False, out=None):
             kept[k] = shape[d]
             k += 1
     rtype = np.float32 if code == FO_FLOAT32 else np.float64
-    res_shape = tuple([1 if reduced[d] else shape[d] for d in range(nd)]) if keepdims \
-        else tuple([kept[d] for d in range(k)])
+    res_nd = nd if keepdims else k
+    for d in range(res_nd):
+        res_dims[d] = (1 if reduced[d] else shape[d]) if keepdims else kept[d]
+    res_shape = tuple([res_dims[d] for d in range(res_nd)])
     if out is not None:
-        out = _check_out_like(out, res_shape, rtype, "sum")
+        out = _check_out(out, res_nd, res_dims, code, "sum")
     if k == 0:
         with nogil:
             total = fo_sum_all(code, nd, shape, <char *>cnp.PyArray_DATA(xa), sx, _num_threads)
@@ -415,21 +419,6 @@ def sum(x, axis=None, keepdims=False, out=None):
         res = acc if code == FO_FLOAT64 else acc.astype(np.float32)
         return res.reshape(res_shape) if keepdims else res
     out[...] = acc.reshape(res_shape)
-    return out
-
-
-cdef object _check_out_like(object out, tuple shape, object dtype, str name):
-    if type(out) is tuple and len(out) == 1:
-        out = out[0]
-    if not cnp.PyArray_Check(out):
-        raise TypeError(f"{name}: out must be a numpy.ndarray, got {type(out).__name__}")
-    if out.dtype != dtype:
-        raise TypeError(f"{name}: out has dtype {out.dtype}, the result is {np.dtype(dtype)}; "
-                        f"fastops does not cast into out")
-    if out.shape != shape:
-        raise ValueError(f"{name}: out has shape {out.shape}, the result has shape {shape}")
-    if not out.flags.writeable:
-        raise ValueError(f"{name}: output array is read-only")
     return out
 
 
