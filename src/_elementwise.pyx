@@ -95,14 +95,9 @@ cdef inline int _dtype_code(cnp.ndarray x):
 cdef inline int _float_code(cnp.ndarray x):
     """As _dtype_code, and -1 for misaligned data too: the C loops index typed
     pointers, so such arrays take the general path, which copies them."""
-    cdef int t = cnp.PyArray_TYPE(x)
-    if not cnp.PyArray_ISNOTSWAPPED(x) or not cnp.PyArray_ISALIGNED(x):
+    if not cnp.PyArray_ISALIGNED(x):
         return -1
-    if t == cnp.NPY_FLOAT32:
-        return FO_FLOAT32
-    if t == cnp.NPY_FLOAT64:
-        return FO_FLOAT64
-    return -1
+    return _dtype_code(x)
 
 
 cdef void _extent(cnp.ndarray x, char **lo, char **hi):

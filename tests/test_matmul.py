@@ -13,13 +13,14 @@ threads, and the BLAS backend.
 """
 import numpy as np
 import pytest
+from helpers import SIMD_PATHS
 
 import fastops
-from fastops import _config, _matmul, naive
+from fastops import _matmul, naive
 
 C_BOUND = 2
 UNIT_ROUNDOFF = {np.dtype(np.float32): 2.0**-24, np.dtype(np.float64): 2.0**-53}
-LEVELS = list(_config.SIMD_LEVELS[:_config.SIMD_LEVELS.index(fastops.cpu_simd()) + 1])
+LEVELS = SIMD_PATHS  # every level this CPU has, plus portable
 EXTENDED = np.finfo(np.longdouble).eps < 2.0**-60
 
 # (backend, simd, threads): every kernel the fastops backend has, then BLAS

@@ -10,8 +10,6 @@ DTYPES = [np.float32, np.float64]
 RTOL = {np.float32: 1e-5, np.float64: 1e-12}
 # updates end in w - step: rounding of the operands shows as an absolute error near 0
 ATOL = {np.float32: 1e-6, np.float64: 1e-14}
-SIMD = [s for s in ("portable", "avx2", "avx512")
-        if fastops._config.SIMD_LEVELS.index(s) <= fastops._config.SIMD_LEVELS.index(fastops.cpu_simd())]
 
 
 def ref_log_softmax(z):
@@ -20,16 +18,8 @@ def ref_log_softmax(z):
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-@pytest.fixture(params=SIMD)
-def simd(request):
-    with fastops.config_context(simd=request.param):
-        yield request.param
-
-
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    with fastops.config_context(num_threads=request.param):
-        yield request.param
+# the simd and threads fixtures (every SIMD path the CPU has plus portable; 1 and 2
+# threads) come from conftest.py
 
 
 # ---- softmax ----
