@@ -44,11 +44,12 @@
  * into a reused one). */
 #define FO_STREAM_MIN_BYTES ((fo_idx)16 << 20)
 /* Streamed runs are computed into an L1-resident block, then copied out.  Only
- * runs of FO_STREAM_MIN_RUN bytes or more stream: for short runs (the rows of
- * (60000, 512) + (512,)) the per-run head, tail and fence cost more than the
- * saved read-for-ownership (measured 37 ms against 19 ms). */
+ * runs of FO_STREAM_MIN_RUN bytes or more stream: for short runs (the 2 KiB rows
+ * of (60000, 512) + (512,)) the unaligned head and tail of every run cost more
+ * than the saved read-for-ownership (measured 37 ms against 19 ms, with a fence
+ * per run then). */
 #define FO_STREAM_BLOCK_BYTES 1024
-#define FO_STREAM_MIN_RUN ((fo_idx)64 << 10)
+#define FO_STREAM_MIN_RUN ((fo_idx)8 << 10)
 
 /* ---- iteration space ---------------------------------------------------- */
 
@@ -179,10 +180,23 @@ static void fo_iterate_range(const fo_iter *it, fo_idx chunks, fo_idx chunk,
     }
 }
 
+/* Orders a thread's non-temporal stores before whatever it does next (the end of
+ * the parallel region, the return to Python): once per thread, not per run. */
+static inline void fo_store_fence(int streamed)
+{
+#if FO_HAVE_X86_SIMD
+    if (streamed)
+        _mm_sfence();
+#else
+    (void)streamed;
+#endif
+}
+
 /* Splits the work statically over threads; ctx_stride > 0 gives each thread
- * its own context (ctx + t * ctx_stride) for private accumulators. */
+ * its own context (ctx + t * ctx_stride) for private accumulators; `streamed`:
+ * the runs may use non-temporal stores. */
 static int fo_iterate(const fo_iter *it, fo_idx total, int nthreads, fo_run_fn run,
-                      void *ctx, size_t ctx_stride)
+                      void *ctx, size_t ctx_stride, int streamed)
 {
     const fo_idx inner = it->shape[it->ndim - 1];
     const fo_idx outer = total / inner;
@@ -209,15 +223,18 @@ static int fo_iterate(const fo_iter *it, fo_idx total, int nthreads, fo_run_fn r
             fo_idx u0 = units * t / nt, u1 = units * (t + 1) / nt;
             fo_iterate_range(it, chunks, chunk, u0, u1, run,
                              (char *)ctx + (size_t)t * ctx_stride);
+            fo_store_fence(streamed);
         }
         return used;
 #else
         (void)used;
         fo_iterate_range(it, chunks, chunk, 0, units, run, ctx);
+        fo_store_fence(streamed);
         return 1;
 #endif
     }
     fo_iterate_range(it, 1, inner, 0, outer, run, ctx);
+    fo_store_fence(streamed);
     return 1;
 }
 
@@ -397,7 +414,6 @@ static void fo_contig_streamed(fo_contig_fn fn, int shape, fo_idx n, const char 
         fo_stream_copy(o + i * w, block, FO_STREAM_BLOCK_BYTES);
     }
     fn(n - i, a + i * wa, b + i * wb, o + i * w);
-    _mm_sfence();  /* streamed lines reach memory before another thread reads them */
 }
 #endif
 
@@ -438,7 +454,7 @@ void fo_binary(int op, int dtype, int ndim, const fo_idx *shape,
     fo_binary_ctx ctx = {op, dtype, w, fo_active,
                          !out_is_fresh && fo_active_level >= FO_ISA_AVX2
                              && total * w >= FO_STREAM_MIN_BYTES};
-    fo_iterate(&it, total, nthreads, fo_binary_run, &ctx, 0);
+    fo_iterate(&it, total, nthreads, fo_binary_run, &ctx, 0, ctx.stream);
 }
 
 /* ---- sums ------------------------------------------------------------------ */
@@ -552,7 +568,7 @@ double fo_sum_all(int dtype, int ndim, const fo_idx *shape,
         ctx[t].total = 0.0;
         ctx[t].dtype = dtype;
     }
-    int used = fo_iterate(&it, total, nt, fo_sum_all_run, ctx, sizeof(fo_sum_ctx));
+    int used = fo_iterate(&it, total, nt, fo_sum_all_run, ctx, sizeof(fo_sum_ctx), 0);
     double r = 0.0;
     for (int t = 0; t < used; t++)
         r += ctx[t].total;
@@ -617,5 +633,5 @@ void fo_sum_into(int dtype, int ndim, const fo_idx *shape,
     if (total == 0)
         return;
     /* Serial: two threads could add into the same accumulator. */
-    fo_iterate(&it, total, 1, fo_sum_into_run, &dtype, 0);
+    fo_iterate(&it, total, 1, fo_sum_into_run, &dtype, 0, 0);
 }

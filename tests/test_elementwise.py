@@ -251,3 +251,25 @@ def test_misaligned_out_gets_the_result(rng, simd):
     out = misaligned(np.zeros((7, 9), np.float32))
     assert fastops.bias_add_relu(a, a[0], out=out) is out
     assert_same(np.array(out), np.maximum(a + a[0], 0))
+
+
+@pytest.mark.parametrize("name", ["add", "maximum", "bias_add_relu"])
+def test_large_outputs_given_as_out_are_streamed_correctly(rng, simd, threads, name):
+    """Outputs of 16 MiB and more passed as out= take the non-temporal store path:
+    odd offsets (unaligned heads and tails), in place, and broadcast rows."""
+    n = (16 << 20) // 4 + 37
+    x = rng.standard_normal(n + 3).astype(np.float32)
+    y = rng.standard_normal(n + 3).astype(np.float32)
+    out = np.ones(n + 3, np.float32)
+    fn = getattr(fastops, name)
+    fn(x[3:], y[:-3], out=out[3:])
+    assert_same(out[3:].copy(), reference(name, x[3:], y[:-3]))
+    np.testing.assert_array_equal(out[:3], 1.0)       # nothing written before the view
+    expected = reference(name, x, y)
+    assert fn(x, y, out=x) is x                        # in place
+    assert_same(x, expected)
+    a = rng.standard_normal((420, 10, 1000)).astype(np.float32)
+    b = rng.standard_normal((10, 1000)).astype(np.float32)
+    o = np.empty_like(a)
+    fn(a, b, out=o)
+    assert_same(o, reference(name, a, b))
