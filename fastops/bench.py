@@ -1,7 +1,7 @@
 """Turn a pytest-benchmark JSON file into Markdown tables of ratios and a chart.
 
     pytest --benchmark-only --benchmark-json=out.json
-    python -m fastops.bench report out.json [--png chart.png] [--md out.md]
+    fastops-bench report out.json [--png chart.png] [--md out.md]   (or python -m fastops.bench ...)
 
 One table per benchmark group (one operation at one shape and dtype).  Each row is an
 implementation (extra_info["impl"], else the `impl` parameter); times are medians.
@@ -273,7 +273,7 @@ def _all_ratios(groups, names):
 # ---- command line ----
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m fastops.bench",
+    parser = argparse.ArgumentParser(prog="fastops-bench",
                                      description="Reports from pytest-benchmark JSON files.")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="Markdown tables of ratios (and a PNG chart)")
