@@ -1,0 +1,59 @@
+/* The portable C kernels, compiled for another architecture (aarch64) and run under
+ * qemu-user by tests/test_portable_arm.py: broadcast bias_add_relu on 2 threads, NaN in
+ * maximum through transposed strides, a float32 sum of 1e6, and an sgemm with a
+ * transposed A against a float64 triple loop and the length-k error bound.
+ * A request for AVX-512 must fall back to the portable code there. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "elementwise_kernels.h"
+#include "gemm_kernels.h"
+#include "nn_kernels.h"
+
+static float frand(unsigned *s) { *s = *s * 1103515245u + 12345u; return ((*s >> 8) & 0xffff) / 32768.0f - 1.0f; }
+
+int main(void)
+{
+    unsigned seed = 1;
+    int bad = 0;
+    /* broadcast add_relu: (300, 257) + (257,), 2 threads */
+    enum { N = 300, D = 257 };
+    static float x[N * D], b[D], o[N * D];
+    for (int i = 0; i < N * D; i++) x[i] = frand(&seed);
+    for (int j = 0; j < D; j++) b[j] = frand(&seed);
+    fo_idx shape[2] = {N, D}, sx[2] = {D * 4, 4}, sb[2] = {0, 4}, so[2] = {D * 4, 4};
+    fo_elementwise_set_isa(2);  /* asks for AVX-512: must fall back to portable here */
+    fo_binary(FO_ADD_RELU, FO_FLOAT32, 2, shape, (char *)x, sx, (char *)b, sb, (char *)o, so, 2, 1);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < D; j++) {
+            float s = x[i * D + j] + b[j], e = s > 0 ? s : 0;
+            if (o[i * D + j] != e) bad++;
+        }
+    /* maximum with NaN, transposed read */
+    x[5] = NAN;
+    fo_idx st[2] = {4, D * 4}, sot[2] = {N * 4, 4};
+    static float ot[D * N];
+    fo_idx shp_t[2] = {D, N};
+    fo_binary(FO_MAXIMUM, FO_FLOAT32, 2, shp_t, (char *)x, st, (char *)x, st, (char *)ot, sot, 1, 1);
+    if (!isnan(ot[5 * N + 0])) bad++;
+    /* sum of 1e6 */
+    static float big[1000000];
+    for (int i = 0; i < 1000000; i++) big[i] = 0.1f;
+    fo_idx sh1[1] = {1000000}, s1[1] = {4};
+    double tot = fo_sum_all(FO_FLOAT32, 1, sh1, (char *)big, s1, 2);
+    if (fabs(tot - 1000000 * (double)0.1f) > 1e-6 * tot) bad++;
+    /* sgemm 127x253x61 with a transposed A, vs a double triple loop */
+    enum { M = 127, K = 253, NN = 61 };
+    static float a[K * M], bb[K * NN], c[M * NN];
+    for (int i = 0; i < K * M; i++) a[i] = frand(&seed);
+    for (int i = 0; i < K * NN; i++) bb[i] = frand(&seed);
+    if (fo_sgemm(2, 2, M, NN, K, 1.0f, a, 1, M, bb, NN, 1, 0.0f, c, NN, 1) != 0) bad++;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < NN; j++) {
+            double e = 0, ae = 0;
+            for (int p = 0; p < K; p++) { e += (double)a[p * M + i] * bb[p * NN + j]; ae += fabs((double)a[p * M + i] * bb[p * NN + j]); }
+            if (fabs(c[i * NN + j] - e) > 2.0 * K * 5.96e-8 * ae + 1e-30) bad++;
+        }
+    printf("aarch64 portable kernels: %d mismatches\n", bad);
+    return bad != 0;
+}
