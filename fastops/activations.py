@@ -9,6 +9,7 @@ terms of the output y, so a layer keeps one buffer per batch, not two.
 import fastops
 
 from . import nnops
+from ._registry import resolve
 
 
 class Activation:
@@ -90,11 +91,4 @@ def get(identifier):
     """An Activation from a name ('relu', 'softmax', 'sigmoid', 'tanh', 'linear'), None or an Activation."""
     if identifier is None:
         return Linear()
-    if isinstance(identifier, Activation):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(f"Unknown activation: {identifier!r}. Known: {sorted(_BY_NAME)}")
-        return cls()
-    raise TypeError(f"activation must be a name, None or an Activation, got {type(identifier).__name__}")
+    return resolve("activation", identifier, Activation, _BY_NAME)

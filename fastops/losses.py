@@ -6,6 +6,7 @@ materialises the softmax during training.  Keras' categorical_crossentropy on a
 softmax output is the same quantity (TensorFlow also computes it from the logits).
 """
 from . import nnops
+from ._registry import resolve
 
 
 class Loss:
@@ -50,11 +51,4 @@ _BY_NAME = {cls.name: cls for cls in (CategoricalCrossentropy, SparseCategorical
 
 def get(identifier):
     """A Loss from its Keras name or a Loss instance."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(f"Unknown loss: {identifier!r}. Known: {sorted(_BY_NAME)}")
-        return cls()
-    raise TypeError(f"loss must be a name or a fastops.losses.Loss, got {type(identifier).__name__}")
+    return resolve("loss", identifier, Loss, _BY_NAME)

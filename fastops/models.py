@@ -333,13 +333,13 @@ class Sequential:
         self.stop_training = False
         out = sys.stdout
         with _thread_policy():
-            self._fit_loop(x, y, val, batch_size, buf, shuffle, epochs, verbose, history, out)
+            self._fit_loop(x, y, val, batch_size, batches, full, buf, shuffle, epochs, verbose,
+                           history, out)
         return history
 
-    def _fit_loop(self, x, y, val, batch_size, buf, shuffle, epochs, verbose, history, out):
+    def _fit_loop(self, x, y, val, batch_size, batches, full, buf, shuffle, epochs, verbose,
+                  history, out):
         n = x.shape[0]
-        batches = self._batches(n, batch_size)
-        full = min(batch_size, n)
         acc_key = self.metrics[0] if self.metrics else None
         if shuffle:
             xb_full, yb_full = buf["x"], buf["y"]

@@ -312,17 +312,23 @@ def _slot(fn, name, s, w, optional=False):
     if not s.flags.writeable or not s.flags.c_contiguous or not s.flags.aligned:
         raise ValueError(f"{fn}: {name} must be writeable, C-contiguous and aligned "
                          f"(it is updated in place)")
-    if np.may_share_memory(s, w):
-        raise ValueError(f"{fn}: {name} shares memory with the variable")
     return s
 
 
 def _gradient(fn, g, w):
     g = _float_input(fn, "gradient", g, dtype=w.dtype)
     _same_shape(fn, "gradient", g, w, "variable")
-    if np.may_share_memory(g, w):  # the update kernels read g after writing w
-        raise ValueError(f"{fn}: gradient shares memory with the variable")
     return g
+
+
+def _disjoint(fn, **arrays):
+    """The update kernels declare every array `restrict`: no two may share memory."""
+    items = [(name, a) for name, a in arrays.items() if a is not None]
+    for i, (name_a, a) in enumerate(items):
+        for name_b, b in items[i + 1:]:
+            if np.may_share_memory(a, b):
+                raise ValueError(f"{fn}: {name_b} shares memory with {name_a}; "
+                                 f"the update needs separate arrays")
 
 
 def _hyper(fn, name, value, lo=None, hi=None):
@@ -352,6 +358,7 @@ def sgd_update(variable, gradient, momentum_buffer=None, learning_rate=0.01, mom
     m = _slot(fn, "momentum_buffer", momentum_buffer, w, optional=True)
     if mu > 0 and m is None:
         raise ValueError(f"{fn}: momentum={momentum} needs a momentum_buffer")
+    _disjoint(fn, variable=w, gradient=g, momentum_buffer=m)
     _nn.sgd_update(w, g, m if mu > 0 else None, _hyper(fn, "learning_rate", learning_rate), mu,
                    bool(nesterov))
     return w
@@ -379,6 +386,7 @@ def rmsprop_update(variable, gradient, velocity, learning_rate=0.001, rho=0.9, e
     if mu > 0 and m is None:
         raise ValueError(f"{fn}: momentum={momentum} needs a momentum_buffer")
     a = _slot(fn, "average_gradient", average_gradient, w, optional=True)
+    _disjoint(fn, variable=w, gradient=g, velocity=v, momentum_buffer=m, average_gradient=a)
     _nn.rmsprop_update(w, g, v, m if mu > 0 else None, a,
                        _hyper(fn, "learning_rate", learning_rate), _hyper(fn, "rho", rho, 0.0, 1.0),
                        _hyper(fn, "epsilon", epsilon, 0.0), mu)
@@ -397,6 +405,7 @@ def adagrad_update(variable, gradient, accumulator, learning_rate=0.001, epsilon
     w = _param(fn, variable)
     g = _gradient(fn, gradient, w)
     acc = _slot(fn, "accumulator", accumulator, w)
+    _disjoint(fn, variable=w, gradient=g, accumulator=acc)
     _nn.adagrad_update(w, g, acc, _hyper(fn, "learning_rate", learning_rate),
                        _hyper(fn, "epsilon", epsilon, 0.0))
     return w
@@ -428,5 +437,6 @@ def adam_update(variable, gradient, m, v, step, learning_rate=0.001, beta_1=0.9,
         raise ValueError(f"{fn}: beta_1 must be < 1, got {beta_1!r}")
     lr = _hyper(fn, "learning_rate", learning_rate)
     alpha = lr * (1.0 - b2 ** step) ** 0.5 / (1.0 - b1 ** step)
+    _disjoint(fn, variable=w, gradient=g, m=m, v=v, vhat=vh)
     _nn.adam_update(w, g, m, v, vh, alpha, b1, b2, _hyper(fn, "epsilon", epsilon, 0.0))
     return w

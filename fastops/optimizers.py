@@ -6,6 +6,7 @@ slots created lazily for each variable (`build`), and `apply(variables, gradient
 import numpy as np
 
 from . import nnops
+from ._registry import resolve
 
 
 class Optimizer:
@@ -165,12 +166,4 @@ _BY_NAME = {cls.name: cls for cls in (SGD, RMSprop, Adagrad, Adam)}
 
 def get(identifier):
     """An Optimizer from a name ('sgd', 'rmsprop', 'adagrad', 'adam', Keras defaults) or an instance."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.lower())
-        if cls is None:
-            raise ValueError(f"Unknown optimizer: {identifier!r}. Known: {sorted(_BY_NAME)}")
-        return cls()
-    raise TypeError(f"optimizer must be a name or a fastops.optimizers.Optimizer, "
-                    f"got {type(identifier).__name__}")
+    return resolve("optimizer", identifier, Optimizer, _BY_NAME)

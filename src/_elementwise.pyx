@@ -15,6 +15,8 @@ import numpy as np
 cimport numpy as cnp
 from libc.string cimport memcmp
 
+from fo_arrays cimport arrays_overlap
+
 from fastops import _resolve
 
 cnp.import_array()
@@ -100,35 +102,10 @@ cdef inline int _float_code(cnp.ndarray x):
     return _dtype_code(x)
 
 
-cdef void _extent(cnp.ndarray x, char **lo, char **hi):
-    """Byte range [lo, hi) the array's elements occupy."""
-    cdef int d
-    cdef char *base = <char *>cnp.PyArray_DATA(x)
-    cdef cnp.npy_intp n, s
-    lo[0] = base
-    hi[0] = base + cnp.PyArray_ITEMSIZE(x)
-    for d in range(cnp.PyArray_NDIM(x)):
-        n = cnp.PyArray_DIM(x, d)
-        s = cnp.PyArray_STRIDE(x, d)
-        if n == 0:
-            hi[0] = lo[0]
-            return
-        if s < 0:
-            lo[0] += (n - 1) * s
-        else:
-            hi[0] += (n - 1) * s
-
-
 cdef bint _must_copy(cnp.ndarray x, const fo_idx *sx, cnp.ndarray out, int nd):
     """True when x overlaps out other than as the very same elements (in place)."""
-    cdef char *xlo
-    cdef char *xhi
-    cdef char *olo
-    cdef char *ohi
     cdef int d
-    _extent(x, &xlo, &xhi)
-    _extent(out, &olo, &ohi)
-    if xhi <= olo or ohi <= xlo or xlo == xhi or olo == ohi:
+    if not arrays_overlap(x, out):
         return False
     if cnp.PyArray_DATA(x) != cnp.PyArray_DATA(out):
         return True

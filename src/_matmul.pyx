@@ -12,6 +12,8 @@ import numpy as np
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
+from fo_arrays cimport arrays_overlap
+
 cnp.import_array()
 
 # BLAS ?gemm from scipy.linalg.cython_blas, looked up at import through the module's
@@ -205,33 +207,6 @@ cdef bint _plain(cnp.ndarray x, int typenum) noexcept:
     return cnp.PyArray_STRIDE(x, 0) % isz == 0 and cnp.PyArray_STRIDE(x, 1) % isz == 0
 
 
-cdef void _extent(cnp.ndarray x, char **lo, char **hi) noexcept:
-    """[lo, hi): the bytes a 2-d array can touch (empty arrays touch none)."""
-    cdef int ax
-    cdef Py_ssize_t s
-    lo[0] = hi[0] = <char *>cnp.PyArray_DATA(x)
-    for ax in range(2):
-        if cnp.PyArray_DIM(x, ax) == 0:
-            hi[0] = lo[0]
-            return
-        s = cnp.PyArray_STRIDE(x, ax) * (cnp.PyArray_DIM(x, ax) - 1)
-        if s < 0:
-            lo[0] += s
-        else:
-            hi[0] += s
-    hi[0] += cnp.PyArray_ITEMSIZE(x)
-
-
-cdef bint _overlap(cnp.ndarray x, cnp.ndarray y) noexcept:
-    cdef char *xl
-    cdef char *xh
-    cdef char *yl
-    cdef char *yh
-    _extent(x, &xl, &xh)
-    _extent(y, &yl, &yh)
-    return xl < xh and yl < yh and xl < yh and yl < xh
-
-
 def fast_matmul(object a, object b, object out, bint use_blas):
     """a @ b for the common case, or None to send the call down the general path.
 
@@ -266,7 +241,7 @@ def fast_matmul(object a, object b, object out, bint use_blas):
             return None
         if cnp.PyArray_DIM(c, 0) != dims[0] or cnp.PyArray_DIM(c, 1) != dims[1]:
             return None
-        if _overlap(c, x) or _overlap(c, y):
+        if arrays_overlap(c, x) or arrays_overlap(c, y):
             return None
     if use_blas:
         if dims[0] == 0 or dims[1] == 0 or cnp.PyArray_DIM(x, 1) == 0:

@@ -198,15 +198,17 @@ int FN(all_finite)(int nthreads, int64_t n, const T *x)
  * the parameter between threads and calls the variant for the selected ISA.
  * Formulas follow Keras 3 (keras/src/optimizers/<name>.py), in the parameter dtype. */
 #define FO_NN_RANGE_LOOPS(ISA, ATTR)                                                             \
-    ATTR static void FN_ISA(sigmoid_bwd_range, ISA)(int64_t n, const T *restrict g,               \
-                                                    const T *restrict y, T *out)                \
+    /* out is often g itself (the layer's in-place backward): no restrict, same-index  \
+     * aliasing declared to the vectoriser instead */                                          \
+    ATTR static void FN_ISA(sigmoid_bwd_range, ISA)(int64_t n, const T *g, const T *y, T *out)   \
     {                                                                                            \
+        FO_IVDEP                                                                                 \
         for (int64_t i = 0; i < n; i++)                                                          \
             out[i] = g[i] * (y[i] * ((T)1 - y[i]));                                              \
     }                                                                                            \
-    ATTR static void FN_ISA(tanh_bwd_range, ISA)(int64_t n, const T *restrict g,                  \
-                                                 const T *restrict y, T *out)                   \
+    ATTR static void FN_ISA(tanh_bwd_range, ISA)(int64_t n, const T *g, const T *y, T *out)      \
     {                                                                                            \
+        FO_IVDEP                                                                                 \
         for (int64_t i = 0; i < n; i++)                                                          \
             out[i] = g[i] * ((T)1 - y[i] * y[i]);                                                \
     }                                                                                            \

@@ -3,19 +3,7 @@ import numpy as np
 import pytest
 
 from fastops import activations, layers
-
-
-def numeric_grad(f, x, h=1e-6):
-    g = np.empty_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        fp = f()
-        x[idx] = old - h
-        fm = f()
-        x[idx] = old
-        g[idx] = (fp - fm) / (2 * h)
-    return g
+from helpers import numeric_grad
 
 
 def make_dense(units, activation, use_bias, n_in=6, seed=0):

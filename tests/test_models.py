@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import numeric_grad
 
 import fastops
 from fastops import layers, losses, models, optimizers
@@ -42,18 +43,8 @@ def test_two_layer_model_gradient_by_finite_differences(loss):
 
     m._backprop(x, y, bufs["acts"], bufs["grads"])
     analytic = [g.copy() for g in m._gradients]
-    h = 1e-6
     for w, g in zip(m.weights, analytic):
-        numeric = np.empty_like(w)
-        for idx in np.ndindex(w.shape):
-            old = w[idx]
-            w[idx] = old + h
-            fp = value()
-            w[idx] = old - h
-            fm = value()
-            w[idx] = old
-            numeric[idx] = (fp - fm) / (2 * h)
-        np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(g, numeric_grad(value, w), rtol=1e-5, atol=1e-8)
 
 
 # ---- training behaviour ----

@@ -343,3 +343,8 @@ def test_partial_overlap_with_out_is_refused_exact_alias_allowed():
         fastops.rmsprop_update(w, w, v)
     with pytest.raises(ValueError, match="shares memory"):
         fastops.rmsprop_update(w, np.ones(6, np.float32), w)
+    v2 = np.zeros(6, np.float32)
+    with pytest.raises(ValueError, match="shares memory"):  # two slots, one buffer
+        fastops.rmsprop_update(w, np.ones(6, np.float32), v2, momentum=0.5, momentum_buffer=v2)
+    with pytest.raises(ValueError, match="shares memory"):
+        fastops.adam_update(w, np.ones(6, np.float32), v2, v2, 1)
