@@ -295,10 +295,15 @@ def _param(fn, w):
     if not isinstance(w, np.ndarray) or w.dtype not in _FLOATS:
         raise TypeError(f"{fn}: variable must be a float32 or float64 ndarray, got "
                         f"{getattr(w, 'dtype', type(w).__name__)}")
-    if not w.flags.writeable or not w.flags.c_contiguous or not w.flags.aligned:
-        raise ValueError(f"{fn}: variable must be writeable, C-contiguous and aligned "
+    return _updatable(fn, "variable", w)
+
+
+def _updatable(fn, name, a):
+    """a, which the kernel updates in place: writeable, C-contiguous, aligned."""
+    if not a.flags.writeable or not a.flags.c_contiguous or not a.flags.aligned:
+        raise ValueError(f"{fn}: {name} must be writeable, C-contiguous and aligned "
                          f"(it is updated in place)")
-    return w
+    return a
 
 
 def _slot(fn, name, s, w, optional=False):
@@ -309,10 +314,7 @@ def _slot(fn, name, s, w, optional=False):
     if s.shape != w.shape or s.dtype != w.dtype:
         raise ValueError(f"{fn}: {name} must match the variable ({w.shape}, {w.dtype}), "
                          f"got ({s.shape}, {s.dtype})")
-    if not s.flags.writeable or not s.flags.c_contiguous or not s.flags.aligned:
-        raise ValueError(f"{fn}: {name} must be writeable, C-contiguous and aligned "
-                         f"(it is updated in place)")
-    return s
+    return _updatable(fn, name, s)
 
 
 def _gradient(fn, g, w):
