@@ -1,4 +1,4 @@
-"""Build fastops' compiled extensions: every src/_*.pyx becomes fastops._*.
+"""Build fastops' compiled extensions (EXTENSIONS below).
 
 Portable by design: -O3 without -march=native.  SIMD paths are compiled with
 per-function target attributes and chosen at run time (src/fo_cpu.h), so a wheel
@@ -21,11 +21,11 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-# hand-written C sources each extension links, beside its .pyx
-C_SOURCES = {
-    "_elementwise": ["src/elementwise_kernels.c"],
-    "_matmul": ["src/gemm_kernels.c"],
-    "_nn": ["src/nn_kernels.c"],
+# extension -> its sources (the .pyx first, then the hand-written C it links) and whether it
+# needs OpenMP
+EXTENSIONS = {
+    "_kernels": (["src/_kernels.pyx", "src/fo_elementwise.c", "src/fo_gemm.c", "src/fo_nn.c",
+                  "src/fo_pool.c"], True),
 }
 
 
@@ -50,37 +50,35 @@ def _compiler_accepts_openmp():
         return r.returncode == 0
 
 
-def _flags():
-    openmp = _compiler_accepts_openmp()
+def _flags(openmp):
     if sys.platform == "win32":
         cflags, ldflags = ["/O2"], []
         if openmp:
             cflags.append("/openmp")
-    else:
-        # -fno-math-errno: sqrt/exp need not set errno, so they vectorise; no -ffast-math,
-        # which would break NaN propagation and IEEE results the tests compare exactly.
-        cflags = ["-O3", "-fno-math-errno", "-Wno-unused-function", "-Wno-unreachable-code"]
-        ldflags = []
-        if openmp:
-            cflags.append("-fopenmp")
-            ldflags.append("-fopenmp")
-    if not openmp:
-        print("fastops: building WITHOUT OpenMP (kernels run on one thread)")
+        return cflags, ldflags
+    # -fno-math-errno: sqrt/exp need not set errno, so they vectorise; no -ffast-math,
+    # which would break NaN propagation and IEEE results the tests compare exactly.
+    cflags = ["-O3", "-fno-math-errno", "-Wno-unused-function", "-Wno-unreachable-code"]
+    ldflags = ["-pthread"]
+    if openmp:
+        cflags.append("-fopenmp")
+        ldflags.append("-fopenmp")
     return cflags, ldflags
 
 
 def _extensions():
-    cflags, ldflags = _flags()
+    have_openmp = _compiler_accepts_openmp()
+    if not have_openmp:
+        print("fastops: building WITHOUT OpenMP")
     exts = []
-    for name in sorted(C_SOURCES):
-        pyx = f"src/{name}.pyx"
-        if not os.path.exists(pyx):
-            continue
+    for name, (sources, wants_openmp) in sorted(EXTENSIONS.items()):
+        cflags, ldflags = _flags(wants_openmp and have_openmp)
         exts.append(Extension(
             f"fastops.{name}",
-            sources=[pyx] + C_SOURCES[name],
-            # headers and the driver included by the C files: an edit rebuilds them
-            depends=sorted(glob.glob("src/*.h") + glob.glob("src/*.inc")),
+            sources=sources,
+            # headers, templates and included .pxi files: an edit rebuilds the extension
+            depends=sorted(glob.glob("src/*.h") + glob.glob("src/*.inc") + glob.glob("src/*.pxi")
+                           + glob.glob("src/*.pxd")),
             include_dirs=["src", np.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=cflags,

@@ -1,10 +1,16 @@
-"""fastops: small compiled tensor kernels and a Keras-compatible MLP trainer built on them."""
+"""fastops: small compiled tensor kernels and a Keras-compatible trainer built on them.
+
+The kernel API lives here (elementwise, sum, matmul, dot: NumPy's semantics) and in
+fastops.nn (the fused kernels of training); the rungs of the ladder are fastops.naive (the
+book's Python loops), fastops.cython (pure Cython) and these SIMD C kernels, with BLAS as
+a matmul backend.  The model API follows Keras: fastops.models, layers, losses, metrics,
+optimizers, callbacks, regularizers, datasets, saving.
+"""
 from ._config import (config_context, cpu_simd, get_backend, get_num_threads, get_simd,
                       set_backend, set_num_threads, set_simd)
-from ._elementwise import (add, bias_add, bias_add_relu, divide, maximum, minimum, multiply,
-                           relu, relu_backward, subtract, sum)
-from .linalg import dot, matmul
+from ._info import show_config
+from ._kernels import (add, bias_add, bias_add_relu, divide, dot, matmul, maximum, minimum,
+                       multiply, relu, relu_backward, subtract, sum)
+from . import nn
 
-from .nnops import *  # noqa: F401,F403  (softmax, softmax_crossentropy, rmsprop_update, ...)
-
-__version__ = "0.1.0"
+__version__ = "0.2.0"

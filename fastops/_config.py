@@ -1,123 +1,156 @@
-"""Process-wide settings: thread count, SIMD level, matmul backend.
+"""Settings of the kernels: threads, SIMD level, matmul backend.
 
-Compiled modules register here at import; a setting changed here is pushed into
-each of them as a plain C int, so no kernel call pays a Python lookup for it.
+Process-wide defaults (`set_num_threads`, `set_simd`, `set_backend`, or the environment at
+import) and `config_context`, which overrides them for a block of code in the current thread
+or asyncio task only (a contextvars.ContextVar, as NumPy keeps np.errstate).  Every kernel
+reads the settings once per call and passes them down; no C global holds a setting.
+
+Validation comes first and state changes last, so a rejected value leaves every setting as
+it was.
 """
 import contextlib
 import os
+import threading
 
-SIMD_LEVELS = ("portable", "avx2", "avx512")  # index == FO_ISA_* in src/fo_cpu.h
-BACKENDS = ("fastops", "blas", "naive")
+from . import _kernels
 
-_modules = []
-_state = {}
+SIMD_LEVELS = ("portable", "avx2", "avx512")  # index == FO_ISA_* in src/fo_base.h
+BACKENDS = _kernels.BACKEND_NAMES             # ('fastops', 'blas', 'naive', 'cython', 'auto')
+# Threads beyond this are clamped: the thread pool's size (src/fo_pool.h).
+MAX_THREADS = 256
+
+_lock = threading.Lock()  # set_* read-modify-write the defaults
 
 
-def _env_threads():
-    for var in ("FASTOPS_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(var, "").split(",")[0].strip()
-        if value:
-            try:
-                n = int(value)
-            except ValueError:
-                raise ValueError(f"{var}={os.environ[var]!r} is not a positive integer") from None
-            if n < 1:
-                raise ValueError(f"{var}={os.environ[var]!r} is not a positive integer")
-            return n
+def _usable_cores():
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         return os.cpu_count() or 1
 
 
-def _cpu_level():
-    return min((m._cpu_level() for m in _modules), default=0)
+def _threads(value, what):
+    """A thread count: a positive int, clamped to MAX_THREADS; ValueError naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value!r}")
+    return min(value, MAX_THREADS)
 
 
-def _register(module):
-    """Called by each compiled module at import: push the current settings into it."""
-    _modules.append(module)
-    module._set_num_threads(get_num_threads())
-    if "simd" in _state:
-        module._set_isa(min(_state["simd"], module._cpu_level()))
-    else:
-        set_simd(os.environ.get("FASTOPS_SIMD", "auto"))
+def _env_threads():
+    for var in ("FASTOPS_NUM_THREADS", "OMP_NUM_THREADS"):
+        text = os.environ.get(var, "").split(",")[0].strip()
+        if text:
+            try:
+                n = int(text)
+            except ValueError:
+                n = 0
+            return _threads(n if n >= 1 else text, f"the environment variable {var}")
+    return min(_usable_cores(), MAX_THREADS)
+
+
+def _simd_level(name, what="set_simd"):
+    cpu = _kernels.cpu_level()
+    if name == "auto":
+        return cpu
+    if name not in SIMD_LEVELS:
+        raise ValueError(f"{what}: name must be 'auto' or one of {SIMD_LEVELS}, got {name!r}")
+    level = SIMD_LEVELS.index(name)
+    if level > cpu:
+        raise ValueError(f"{what}: this CPU supports at most {SIMD_LEVELS[cpu]!r}, got {name!r}")
+    return level
+
+
+def _backend_index(name, what="set_backend"):
+    if name not in BACKENDS:
+        raise ValueError(f"{what}: name must be one of {BACKENDS}, got {name!r}")
+    return BACKENDS.index(name)
+
+
+def _replace_defaults(num_threads=None, isa=None, backend=None):
+    with _lock:
+        d = _kernels.get_defaults()
+        _kernels.set_defaults(_kernels.Settings(
+            d.num_threads if num_threads is None else num_threads,
+            d.isa if isa is None else isa,
+            d.backend if backend is None else backend))
 
 
 def get_num_threads():
-    """Threads the kernels may use (FASTOPS_NUM_THREADS, else OMP_NUM_THREADS, else all cores)."""
-    if "threads" not in _state:
-        _state["threads"] = _env_threads()
-    return _state["threads"]
+    """Threads the kernels may use here (FASTOPS_NUM_THREADS, else OMP_NUM_THREADS, else all
+    usable cores; small arrays always use one)."""
+    return _kernels.current_settings()[0]
 
 
 def set_num_threads(n):
-    """Set the number of threads every fastops kernel may use (small arrays always use one)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"set_num_threads: n must be a positive int, got {n!r}")
-    _state["threads"] = n
-    for m in _modules:
-        m._set_num_threads(n)
-
-
-def get_simd():
-    """Name of the SIMD path the kernels run: 'avx512', 'avx2' or 'portable'."""
-    return SIMD_LEVELS[_state.get("simd", _cpu_level())]
+    """Set the process-wide number of threads of fastops' kernels (clamped to 256)."""
+    _replace_defaults(num_threads=_threads(n, "set_num_threads: n"))
 
 
 def cpu_simd():
     """Best SIMD path this CPU supports (what 'auto' selects)."""
-    return SIMD_LEVELS[_cpu_level()]
+    return SIMD_LEVELS[_kernels.cpu_level()]
+
+
+def get_simd(family=None):
+    """The SIMD path in effect: the requested level, or with `family` ('elementwise', 'gemm',
+    'nn') the level that family's kernels actually run (the elementwise loops, bound by
+    memory, stop at 'avx2')."""
+    isa = _kernels.current_settings()[1]
+    if family is None:
+        return SIMD_LEVELS[isa]
+    return SIMD_LEVELS[_kernels.family_isa(family, isa)]
 
 
 def set_simd(name):
     """Force a SIMD path: 'auto' (best the CPU has), 'avx512', 'avx2' or 'portable'.
 
-    The environment variable FASTOPS_SIMD sets the same at import.  Asking for a
-    path the CPU lacks raises ValueError rather than crashing with SIGILL.
+    The environment variable FASTOPS_SIMD sets the same at import.  A path the CPU lacks
+    raises ValueError rather than crashing with SIGILL.
     """
-    if name == "auto":
-        level = _cpu_level()
-    elif name in SIMD_LEVELS:
-        level = SIMD_LEVELS.index(name)
-        if level > _cpu_level():
-            raise ValueError(f"set_simd: this CPU supports at most {cpu_simd()!r}, got {name!r}")
-    else:
-        raise ValueError(f"set_simd: name must be 'auto' or one of {SIMD_LEVELS}, got {name!r}")
-    _state["simd"] = level
-    for m in _modules:
-        m._set_isa(min(level, m._cpu_level()))
+    _replace_defaults(isa=_simd_level(name))
 
 
 def get_backend():
-    """The matmul backend used when `backend=None`: 'fastops', 'blas' or 'naive'."""
-    return _state.get("backend", "fastops")
+    """The matmul backend used when `backend=None`: 'auto' (the default), 'fastops', 'blas',
+    'naive' or 'cython'.  `fastops.show_config()` shows what 'auto' runs."""
+    return BACKENDS[_kernels.current_settings()[2]]
 
 
 def set_backend(name):
-    """Set the process-wide matmul backend: 'fastops' (own kernels), 'blas' or 'naive'."""
-    if name not in BACKENDS:
-        raise ValueError(f"set_backend: name must be one of {BACKENDS}, got {name!r}")
-    _state["backend"] = name
+    """Set the process-wide matmul backend (see get_backend)."""
+    _replace_defaults(backend=_backend_index(name))
 
 
 @contextlib.contextmanager
 def config_context(*, num_threads=None, simd=None, backend=None):
-    """Temporarily change settings, restoring them on exit.
+    """Change settings for the block, in this thread or asyncio task only.
 
-    >>> with fastops.config_context(num_threads=1, simd="portable"):
-    ...     fastops.relu(x)
+    Other threads keep theirs; nested contexts inherit what they do not set.
+
+    Example:
+        >>> with fastops.config_context(num_threads=1, simd="portable"):
+        ...     fastops.relu(x)
     """
-    saved = (get_num_threads(), get_simd(), get_backend())
+    n = -1 if num_threads is None else _threads(num_threads, "config_context: num_threads")
+    isa = -1 if simd is None else _simd_level(simd, "config_context")
+    b = -1 if backend is None else _backend_index(backend, "config_context")
+    outer = _kernels.settings_var.get(None)
+    if outer is not None:
+        n = outer.num_threads if n < 0 else n
+        isa = outer.isa if isa < 0 else isa
+        b = outer.backend if b < 0 else b
+    token = _kernels.settings_var.set(_kernels.Settings(n, isa, b))
     try:
-        if num_threads is not None:
-            set_num_threads(num_threads)
-        if simd is not None:
-            set_simd(simd)
-        if backend is not None:
-            set_backend(backend)
         yield
     finally:
-        set_num_threads(saved[0])
-        set_simd(saved[1])
-        set_backend(saved[2])
+        _kernels.settings_var.reset(token)
+
+
+def _init_from_environment():
+    _kernels.set_defaults(_kernels.Settings(
+        _env_threads(),
+        _simd_level(os.environ.get("FASTOPS_SIMD", "auto"), "FASTOPS_SIMD (set_simd)"),
+        BACKENDS.index("auto")))
+
+
+_init_from_environment()

@@ -8,7 +8,7 @@ terms of the output y, so a layer keeps one buffer per batch, not two.
 """
 import fastops
 
-from . import nnops
+from . import nn as nnops
 from ._registry import resolve
 
 

@@ -5,7 +5,7 @@ gradient w.r.t. those logits and counts correct predictions, so the model never
 materialises the softmax during training.  Keras' categorical_crossentropy on a
 softmax output is the same quantity (TensorFlow also computes it from the logits).
 """
-from . import nnops
+from . import nn as nnops
 from ._registry import resolve
 
 

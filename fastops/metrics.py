@@ -2,8 +2,6 @@
 
 The History key is the string the user passed ('accuracy' or 'acc'), as in Keras.
 """
-from . import nnops
-
 _ACCURACY_NAMES = ("accuracy", "acc", "categorical_accuracy", "sparse_categorical_accuracy")
 
 
@@ -14,14 +12,3 @@ def get(identifier):
     if identifier not in _ACCURACY_NAMES:
         raise ValueError(f"Unknown metric: {identifier!r}. Known: {list(_ACCURACY_NAMES)}")
     return identifier
-
-
-def accuracy(y_true, y_pred):
-    """Fraction of rows where argmax(y_pred) equals the label (y_true one-hot or integer)."""
-    pred = nnops.argmax(y_pred)
-    if getattr(y_true, "ndim", 1) == getattr(y_pred, "ndim", 2):
-        y_true = nnops.argmax(y_true)
-    n = pred.size
-    if n == 0:
-        raise ValueError("accuracy: empty input")
-    return nnops.count_equal(y_true, pred) / n

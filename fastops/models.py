@@ -25,7 +25,7 @@ import fastops
 from . import layers as layers_mod
 from . import losses as losses_mod
 from . import metrics as metrics_mod
-from . import nnops
+from . import nn as nnops
 from . import optimizers as optimizers_mod
 from .progbar import Progbar
 
@@ -212,7 +212,7 @@ class Sequential:
             if y.ndim != 1:
                 raise ValueError(f"{name}: sparse labels must have shape ({n},), got {y.shape}")
             y = np.ascontiguousarray(y, dtype=np.int64)
-            lo, hi = nnops.label_range(y)
+            lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
             if lo < 0 or hi >= units:
                 raise ValueError(f"{name}: labels must lie in [0, {units}) for the last layer's "
                                  f"{units} units, found {lo if lo < 0 else hi}")

@@ -5,7 +5,7 @@ slots created lazily for each variable (`build`), and `apply(variables, gradient
 """
 import numpy as np
 
-from . import nnops
+from . import nn as nnops
 from ._registry import resolve
 
 

@@ -8,7 +8,15 @@ BINARY = ["add", "subtract", "multiply", "divide", "maximum", "minimum", "bias_a
           "relu_backward"]
 
 
-@pytest.mark.parametrize("name", BINARY)
+@pytest.mark.parametrize("name", ["bias_add", "bias_add_relu"])
+def test_bias_must_match_the_last_axis(name):
+    fn = getattr(fastops, name)
+    for b in (np.ones((1, 3), np.float32), np.ones(4, np.float32), np.float32(1.0)):
+        with pytest.raises(ValueError, match=r"x\.shape\[-1\] = 3"):
+            fn(np.ones((2, 3), np.float32), b)
+
+
+@pytest.mark.parametrize("name", [n for n in BINARY if not n.startswith("bias")])
 def test_shape_mismatch_names_both_shapes(name):
     a, b = np.ones((2, 3), np.float32), np.ones((4,), np.float32)
     with pytest.raises(ValueError, match=r"\(2, 3\) \(4,\)"):
@@ -21,16 +29,17 @@ def test_shape_mismatch_names_both_shapes(name):
 def test_wrong_out(name):
     fn = getattr(fastops, name)
     a = np.ones((2, 3), np.float32)
+    b = a[0] if name.startswith("bias") else a
     with pytest.raises(ValueError, match=r"out has shape \(3, 2\).*\(2, 3\)"):
-        fn(a, a, out=np.empty((3, 2), np.float32))
+        fn(a, b, out=np.empty((3, 2), np.float32))
     with pytest.raises(TypeError, match="out has dtype float64.*float32"):
-        fn(a, a, out=np.empty((2, 3), np.float64))
+        fn(a, b, out=np.empty((2, 3), np.float64))
     with pytest.raises(TypeError, match="out must be a numpy.ndarray, got list"):
-        fn(a, a, out=[[0.0] * 3] * 2)
+        fn(a, b, out=[[0.0] * 3] * 2)
     ro = np.zeros((2, 3), np.float32)
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
-        fn(a, a, out=ro)
+        fn(a, b, out=ro)
     np.testing.assert_array_equal(ro, 0)
 
 
@@ -81,8 +90,8 @@ def test_simd_paths_are_switchable_and_restored():
     before = fastops.get_simd()
     with fastops.config_context(simd="portable", num_threads=1):
         assert fastops.get_simd() == "portable"
-        assert fastops._elementwise._active_isa() == 0
+        assert fastops.get_simd("elementwise") == "portable"
         assert fastops.get_num_threads() == 1
     assert fastops.get_simd() == before
     if fastops.cpu_simd() != "portable":
-        assert fastops._elementwise._active_isa() >= 1
+        assert fastops.get_simd("elementwise") == "avx2"

@@ -6,8 +6,7 @@ from hypothesis.extra import numpy as hnp
 import fastops
 
 OPS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply, "maximum": np.maximum,
-       "minimum": np.minimum, "divide": np.divide,
-       "bias_add_relu": lambda a, b: np.maximum(np.add(a, b), 0)}
+       "minimum": np.minimum, "divide": np.divide}
 
 
 @st.composite
@@ -54,3 +53,14 @@ def test_sum_any_axes(data, shape, keepdims):
     actual = fastops.sum(x, axis=axis, keepdims=keepdims)
     assert np.shape(actual) == np.shape(expected)
     np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), shape=hnp.array_shapes(min_dims=1, max_dims=5, min_side=0, max_side=6),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_bias_add_relu_matches_numpy(data, shape, dtype):
+    x = data.draw(strided_array(shape, dtype))
+    b = data.draw(strided_array(shape[-1:], dtype))
+    with np.errstate(all="ignore"):
+        expected = np.maximum(np.add(x, b), 0)
+    np.testing.assert_array_equal(fastops.bias_add_relu(x, b), expected)

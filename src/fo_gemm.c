@@ -1,4 +1,5 @@
-/* GEMM micro-kernels (portable C, AVX2+FMA, AVX-512) and their blocking.
+/* GEMM micro-kernels (portable C, AVX2+FMA, AVX-512), their blocking, and the driver
+ * instantiations (fo_gemm_driver.inc) for float and double.
  *
  * A micro-kernel computes one MR x NR tile of C from packed panels:
  *   ukr(kc, pa, pb, ldb, c, rsc, alpha, beta):  C := alpha * PA.PB + beta * C
@@ -8,21 +9,20 @@
  * The skinny ("sup") kernels read A in place through (rsa, csa) instead, and
  * store only the first `cols` columns.  beta == 0 never reads C.
  *
- * The driver (gemm_driver.inc) is shared by all kernels.  Blocksizes live in the
+ * The driver (fo_gemm_driver.inc) is shared by all kernels.  Blocksizes live in the
  * kernel tables at the end of this file, with the cache level each one targets.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fo_cpu.h"
-#include "gemm_kernels.h"
+#include "fo_gemm.h"
+#include "fo_pool.h"
 
 #if FO_HAVE_X86_SIMD
 #include <immintrin.h>
 #endif
 
-#define FO_MIN(x, y) ((x) < (y) ? (x) : (y))
 #define FO_CEIL_DIV(x, y) (((x) + (y) - 1) / (y))
 #define FO_ROUND_UP(x, y) (FO_CEIL_DIV(x, y) * (y))
 /* Block size for a loop of length x with blocks of at most `bmax` (a multiple of q):
@@ -76,22 +76,25 @@ enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT };
  * holds a core every barrier waits a scheduler time slice: those products then took
  * milliseconds.  OpenBLAS also runs them on one thread. */
 #define FO_FLOPS_PER_THREAD (1 << 21)
-static double fo_flops_per_thread = FO_FLOPS_PER_THREAD;
-
-void fo_gemm_set_flops_per_thread(double flops)
-{
-    fo_flops_per_thread = flops > 0 ? flops : FO_FLOPS_PER_THREAD;
-}
 
 static int fo_gemm_threads(int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
 {
-    double per = 2.0 * (double)m * (double)n * (double)k / fo_flops_per_thread;
-    if (nthreads < 1)
+    double per = 2.0 * (double)m * (double)n * (double)k / FO_FLOPS_PER_THREAD;
+    if (nthreads < 0) /* exactly -nthreads: how tests reach the parallel code of small shapes */
+        return -nthreads;
+    if (nthreads == 0)
         return 1;
     if (per < nthreads)
         return per < 2 ? 1 : (int)per;
     return nthreads;
 }
+
+/* Split `total` units statically over the region's threads: this thread's [lo, hi). */
+#define FO_SHARE(total, lo, hi) \
+    ((lo) = (total) * tid / nt, (hi) = (total) * (tid + 1) / nt)
+/* The region's threads meet (a no-op on one thread). */
+#define FO_SYNC(team, nt) \
+    do { if ((nt) > 1) fo_barrier(team); } while (0)
 
 /* 64-byte aligned buffers (cache line; an AVX-512 register) without relying on
  * aligned_alloc/posix_memalign, which MSVC lacks. */
@@ -529,7 +532,7 @@ static const fo_dkernel *fo_d_pick(int isa)
 #define FO_T float
 #define FO_NAME(x) x##_s
 #define FO_KERNEL fo_skernel
-#include "gemm_driver.inc"
+#include "fo_gemm_driver.inc"
 #undef FO_T
 #undef FO_NAME
 #undef FO_KERNEL
@@ -537,12 +540,12 @@ static const fo_dkernel *fo_d_pick(int isa)
 #define FO_T double
 #define FO_NAME(x) x##_d
 #define FO_KERNEL fo_dkernel
-#include "gemm_driver.inc"
+#include "fo_gemm_driver.inc"
 #undef FO_T
 #undef FO_NAME
 #undef FO_KERNEL
 
-int fo_sgemm(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+int fo_gemm_f32(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
              const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, ptrdiff_t rsb,
              ptrdiff_t csb, float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
 {
@@ -550,7 +553,7 @@ int fo_sgemm(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float
                   rsc, csc);
 }
 
-int fo_dgemm(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
+int fo_gemm_f64(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
              const double *a, ptrdiff_t rsa, ptrdiff_t csa, const double *b, ptrdiff_t rsb,
              ptrdiff_t csb, double beta, double *c, ptrdiff_t rsc, ptrdiff_t csc)
 {
@@ -570,4 +573,14 @@ void fo_gemm_blocking(int isa, int is_double, ptrdiff_t out[8])
         out[6] = kr->smr; out[7] = kr->snr;
     }
     out[5] = FO_SUP_MAX;
+}
+
+int fo_gemm_isa(int isa)
+{
+#if FO_HAVE_X86_SIMD
+    return isa;
+#else
+    (void)isa;
+    return FO_ISA_PORTABLE;
+#endif
 }

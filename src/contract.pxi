@@ -1,0 +1,331 @@
+# The one checking layer of every kernel family (included by _kernels.pyx).
+#
+# Every public kernel runs these rules before any work, and only these:
+#   operands  array_likes become ndarrays (np.asarray); Python int/float stay weak scalars as
+#             in NumPy 2; None, ragged lists and complex/object/string/datetime dtypes raise
+#             TypeError naming the argument;
+#   dtypes    the result dtype is NumPy's promotion of the operands.  float32 and float64 are
+#             computed by fastops; every other real dtype (bool, integers, float16, longdouble)
+#             by NumPy where NumPy has the operation, with NumPy's exact result; the nn
+#             kernels, which NumPy lacks, compute float32/float64 only (integer input becomes
+#             float64, as np.exp does) and reject the others;
+#   subclass  np.memmap is read as the ndarray it is; other ndarray subclasses (masked
+#             arrays, np.matrix) are handed to NumPy, which knows their meaning, or rejected
+#             with TypeError where NumPy has no such operation;
+#   out       an ndarray of exactly the result's shape and dtype (fastops does not cast into
+#             out), writeable; it may overlap any input: the result is as if every input had
+#             been read before out was written (NumPy's rule), by copying the overlapping
+#             input or computing into a temporary;
+#   memory    misaligned or byte-swapped inputs are copied; a misaligned out is computed aside;
+#   errors    np.errstate is honoured for the operations NumPy reports: divide, overflow,
+#             underflow and invalid, raised by fastops' own threads;
+#   settings  threads, SIMD level and matmul backend come from fastops.config_context (local to
+#             the thread or asyncio task) or the process defaults (fastops.set_*), read once
+#             per call and passed down.
+import contextvars
+import sys
+import warnings
+
+from cpython.contextvars cimport get_value
+
+try:
+    from numpy.exceptions import AxisError
+except ImportError:  # NumPy < 1.25
+    AxisError = np.AxisError
+
+_REJECTED_KINDS = {"c": "complex", "O": "object", "U": "string", "S": "bytes",
+                   "V": "structured/void", "M": "datetime", "m": "timedelta"}
+_SUPPORTED = ("float32 and float64 are computed by fastops; bool, integer and other real "
+              "floating dtypes by NumPy")
+
+
+# ---- settings ----
+
+cdef class Settings:
+    """Kernel settings: threads, ISA level (FO_ISA_*), matmul backend (index into BACKENDS).
+
+    In a config_context, a field of -1 means "the process default"."""
+    cdef readonly int num_threads
+    cdef readonly int isa
+    cdef readonly int backend
+
+    def __cinit__(self, int num_threads=-1, int isa=-1, int backend=-1):
+        self.num_threads = num_threads
+        self.isa = isa
+        self.backend = backend
+
+    def __repr__(self):
+        return f"Settings(num_threads={self.num_threads}, isa={self.isa}, backend={self.backend})"
+
+
+cdef Settings _defaults = Settings(1, FO_ISA_PORTABLE, 0)
+settings_var = contextvars.ContextVar("fastops_settings")
+
+
+def set_defaults(Settings s):
+    """The process-wide settings (fastops._config validates before calling this)."""
+    global _defaults
+    _defaults = s
+
+
+def get_defaults():
+    return _defaults
+
+
+cdef struct Config:
+    int nthreads
+    int isa
+    int backend
+
+
+cdef inline Config current_config():
+    cdef Config c
+    cdef Settings d = _defaults
+    cdef object o = get_value(settings_var, None)
+    cdef Settings s
+    c.nthreads = d.num_threads
+    c.isa = d.isa
+    c.backend = d.backend
+    if o is not None:
+        s = <Settings>o
+        if s.num_threads >= 0:
+            c.nthreads = s.num_threads
+        if s.isa >= 0:
+            c.isa = s.isa
+        if s.backend >= 0:
+            c.backend = s.backend
+    return c
+
+
+def current_settings():
+    """(num_threads, isa, backend) in effect here."""
+    cdef Config c = current_config()
+    return c.nthreads, c.isa, c.backend
+
+
+def cpu_level():
+    """Highest ISA level (FO_ISA_*) this CPU supports."""
+    return fo_cpu_level()
+
+
+def family_isa(str family, int isa):
+    """The ISA level a kernel family runs when `isa` is requested."""
+    if family == "elementwise":
+        return fo_elementwise_isa(isa)
+    if family == "gemm":
+        return fo_gemm_isa(isa)
+    if family == "nn":
+        return fo_nn_isa(isa)
+    raise ValueError(f"family_isa: unknown family {family!r}")
+
+
+# ---- operands ----
+
+cdef inline int dtype_code(cnp.ndarray x):
+    """FO_F32/FO_F64 for a native-order, aligned float32/float64 array, else -1."""
+    cdef int t = cnp.PyArray_TYPE(x)
+    if not cnp.PyArray_ISNOTSWAPPED(x) or not cnp.PyArray_ISALIGNED(x):
+        return -1
+    if t == cnp.NPY_FLOAT32:
+        return FO_F32
+    if t == cnp.NPY_FLOAT64:
+        return FO_F64
+    return -1
+
+
+cdef inline int typenum_of(int code):
+    return cnp.NPY_FLOAT32 if code == FO_F32 else cnp.NPY_FLOAT64
+
+
+cdef inline bint is_plain(object x):
+    """An ndarray fastops computes on as it is: exactly ndarray, or np.memmap."""
+    return cnp.PyArray_CheckExact(x) or isinstance(x, np.memmap)
+
+
+cdef inline bint is_foreign(object x):
+    """An ndarray subclass with its own meaning (masked array, np.matrix, ...)."""
+    return cnp.PyArray_Check(x) and not is_plain(x)
+
+
+cdef inline bint is_dask(object x):
+    return not cnp.PyArray_Check(x) and hasattr(type(x), "__dask_graph__")
+
+
+cdef object as_operand(object x, str fn, str arg):
+    """x as an ndarray (base class), or a Python int/float left as a weak scalar."""
+    if type(x) is float or type(x) is int:
+        return x
+    if x is None:
+        raise TypeError(f"{fn}: argument {arg} is None, expected an array or a number")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like: say which argument
+        raise TypeError(f"{fn}: argument {arg} cannot be converted to an array: {exc}") from None
+    kind = arr.dtype.kind
+    if kind in _REJECTED_KINDS:
+        raise TypeError(f"{fn}: argument {arg} has unsupported {_REJECTED_KINDS[kind]} dtype "
+                        f"{arr.dtype}; {_SUPPORTED}")
+    return arr
+
+
+cdef cnp.ndarray kernel_ready(object x, object dtype):
+    """x as a native, aligned ndarray of `dtype` (copied only when it must be)."""
+    cdef cnp.ndarray arr = np.asarray(x, dtype=dtype)
+    if not cnp.PyArray_ISNOTSWAPPED(arr):
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if not cnp.PyArray_ISALIGNED(arr):
+        arr = arr.copy()  # the kernels index typed pointers
+    return arr
+
+
+cdef cnp.ndarray float_operand(object x, str fn, str arg):
+    """An nn kernel's float operand: float32/float64 ndarray (integers and bools become
+    float64, as np.exp makes them), native and aligned."""
+    if is_foreign(x) or is_dask(x):
+        raise TypeError(f"{fn}: {arg} is a {type(x).__module__}.{type(x).__name__}; this kernel "
+                        f"takes numpy.ndarray (convert with np.asarray)")
+    arr = as_operand(x, fn, arg)
+    if type(arr) is float or type(arr) is int:
+        arr = np.asarray(arr)
+    kind = arr.dtype.kind
+    if kind in "biu":
+        return kernel_ready(arr, np.float64)
+    if arr.dtype.type not in (np.float32, np.float64):
+        raise TypeError(f"{fn}: {arg} has dtype {arr.dtype}; the nn kernels compute float32 "
+                        f"and float64")
+    return kernel_ready(arr, arr.dtype.newbyteorder("="))
+
+
+# ---- out ----
+
+cdef cnp.ndarray check_out(object out, int nd, const cnp.npy_intp *shape, int typenum, str fn):
+    """out validated against the result: ndarray, exact shape and dtype, writeable."""
+    if type(out) is tuple and len(out) == 1:  # the ufunc convention out=(arr,)
+        out = out[0]
+    if not cnp.PyArray_Check(out):
+        raise TypeError(f"{fn}: out must be a numpy.ndarray, got {type(out).__name__}")
+    cdef cnp.ndarray o = out
+    cdef int d
+    if cnp.PyArray_TYPE(o) != typenum or not cnp.PyArray_ISNOTSWAPPED(o):
+        want = np.dtype(cnp.PyArray_TypeObjectFromType(typenum))
+        raise TypeError(f"{fn}: out has dtype {o.dtype}, the result is {want}; "
+                        f"fastops does not cast into out")
+    shape_ok = cnp.PyArray_NDIM(o) == nd
+    if shape_ok:
+        for d in range(nd):
+            if cnp.PyArray_DIM(o, d) != shape[d]:
+                shape_ok = False
+                break
+    if not shape_ok:
+        shp = tuple([shape[d] for d in range(nd)])
+        raise ValueError(f"{fn}: out has shape {(<object>o).shape}, the result has shape {shp}")
+    if not cnp.PyArray_ISWRITEABLE(o):
+        raise ValueError(f"{fn}: output array is read-only")
+    return o
+
+
+cdef object unwrap_out(object out):
+    return out[0] if type(out) is tuple else out
+
+
+# ---- overlap ----
+
+cdef inline void array_extent(cnp.ndarray x, char **lo, char **hi) noexcept:
+    """Byte range [lo, hi) the array's elements occupy (lo == hi when it is empty)."""
+    cdef int d
+    cdef char *base = <char *>cnp.PyArray_DATA(x)
+    cdef cnp.npy_intp n, s
+    lo[0] = base
+    hi[0] = base + cnp.PyArray_ITEMSIZE(x)
+    for d in range(cnp.PyArray_NDIM(x)):
+        n = cnp.PyArray_DIM(x, d)
+        s = cnp.PyArray_STRIDE(x, d)
+        if n == 0:
+            hi[0] = lo[0]
+            return
+        if s < 0:
+            lo[0] += (n - 1) * s
+        else:
+            hi[0] += (n - 1) * s
+
+
+cdef inline bint overlaps(cnp.ndarray x, cnp.ndarray y) noexcept:
+    """True when the byte ranges of x and y intersect (like np.may_share_memory: no false
+    negatives, possible false positives, which only cost a copy)."""
+    cdef char *xl
+    cdef char *xh
+    cdef char *yl
+    cdef char *yh
+    array_extent(x, &xl, &xh)
+    array_extent(y, &yl, &yh)
+    return xl < xh and yl < yh and xl < yh and yl < xh
+
+
+cdef inline bint same_elements(cnp.ndarray x, cnp.ndarray y) noexcept:
+    """x and y are the very same elements in the same order (an in-place call)."""
+    cdef int d
+    if cnp.PyArray_DATA(x) != cnp.PyArray_DATA(y) or cnp.PyArray_NDIM(x) != cnp.PyArray_NDIM(y):
+        return False
+    for d in range(cnp.PyArray_NDIM(x)):
+        if cnp.PyArray_DIM(x, d) != cnp.PyArray_DIM(y, d):
+            return False
+        if cnp.PyArray_DIM(x, d) > 1 and cnp.PyArray_STRIDE(x, d) != cnp.PyArray_STRIDE(y, d):
+            return False
+    return True
+
+
+cdef cnp.ndarray unaliased(cnp.ndarray x, cnp.ndarray out):
+    """x, or a copy of it when out overlaps it other than as the very same elements: what
+    a kernel reads must not change under it (NumPy's as-if-copied rule)."""
+    if overlaps(x, out) and not same_elements(x, out):
+        return x.copy()
+    return x
+
+
+def disjoint(str fn, **arrays):
+    """Arrays updated in place must not share memory with any other operand."""
+    items = [(name, a) for name, a in arrays.items() if a is not None]
+    for i, (name_a, a) in enumerate(items):
+        for name_b, b in items[i + 1:]:
+            if overlaps(a, b):
+                raise ValueError(f"{fn}: {name_b} shares memory with {name_a}; the update "
+                                 f"needs separate arrays")
+
+
+# ---- np.errstate ----
+
+FP_ARITHMETIC = FO_FE_DIVBYZERO | FO_FE_OVERFLOW | FO_FE_UNDERFLOW | FO_FE_INVALID
+_FP_NAMES = ((FO_FE_DIVBYZERO, "divide", "divide by zero"),
+             (FO_FE_OVERFLOW, "over", "overflow"),
+             (FO_FE_UNDERFLOW, "under", "underflow"),
+             (FO_FE_INVALID, "invalid", "invalid value"))
+
+
+cdef int report_fp(int status, str fn) except -1:
+    """Act on raised flags as NumPy's ufuncs do under np.errstate (warn, raise, call, print,
+    log, ignore), in NumPy's order and wording."""
+    err = np.geterr()
+    for bit, key, text in _FP_NAMES:
+        if not status & bit:
+            continue
+        mode = err[key]
+        msg = f"{text} encountered in {fn}"
+        if mode == "ignore":
+            continue
+        if mode == "warn":
+            warnings.warn(msg, RuntimeWarning, stacklevel=1)
+        elif mode == "raise":
+            raise FloatingPointError(msg)
+        elif mode == "call":
+            np.geterrcall()(text, bit)
+        elif mode == "print":
+            print(f"Warning: {msg}", file=sys.stderr)
+        elif mode == "log":
+            np.geterrcall().write(f"Warning: {msg}\n")
+    return 0
+
+
+cdef inline int check_fp(int status, str fn) except -1:
+    if status:
+        report_fp(status, fn)
+    return 0

@@ -1,0 +1,483 @@
+# Elementwise kernels and reductions: NumPy's broadcasting, then one strided C walk
+# (src/fo_elementwise.c) with the GIL released.  Included by _kernels.pyx.
+
+# Rungs of the elementwise family: fastops' SIMD C, or the pure-Cython module.
+cdef enum:
+    TIER_FASTOPS = 0
+    TIER_CYTHON = 1
+
+_BINARY_NAMES = ("add", "subtract", "multiply", "divide", "maximum", "minimum",
+                 "bias_add_relu", "relu_backward", "sigmoid_backward", "tanh_backward")
+# flags NumPy reports for the equivalent ufunc; comparisons and the nn backward ops report none
+cdef int[10] _BINARY_FP = [FP_ARITHMETIC, FP_ARITHMETIC, FP_ARITHMETIC, FP_ARITHMETIC, 0, 0,
+                           FO_FE_OVERFLOW | FO_FE_UNDERFLOW, 0, 0, 0]
+# relu(x) is maximum(x, 0) with a broadcast 0-d zero
+cdef cnp.ndarray _ZERO32 = np.zeros((), np.float32)
+cdef cnp.ndarray _ZERO64 = np.zeros((), np.float64)
+_ZERO32.flags.writeable = False
+_ZERO64.flags.writeable = False
+
+_cython_rung = None
+
+
+def cython_rung():
+    """fastops._cython_kernels, the pure-Cython rung (imported on first use)."""
+    global _cython_rung
+    if _cython_rung is None:
+        from fastops import _cython_kernels
+        _cython_rung = _cython_kernels
+    return _cython_rung
+
+
+cdef void broadcast_strides(cnp.ndarray x, int nd, const cnp.npy_intp *shape,
+                            cnp.npy_intp *sx) noexcept:
+    cdef int d, off = nd - cnp.PyArray_NDIM(x)
+    for d in range(nd):
+        if d < off or cnp.PyArray_DIM(x, d - off) != shape[d]:
+            sx[d] = 0
+        else:
+            sx[d] = cnp.PyArray_STRIDE(x, d - off)
+
+
+cdef object binary_arrays(int op, cnp.ndarray a, cnp.ndarray b, object out, int code, str fn,
+                          int tier):
+    """out := op(a, b) for native aligned arrays of one float dtype `code`."""
+    cdef int nda = cnp.PyArray_NDIM(a), ndb = cnp.PyArray_NDIM(b)
+    cdef int nd = nda if nda > ndb else ndb
+    cdef int d, status = 0
+    cdef cnp.npy_intp da, db
+    cdef cnp.npy_intp shape[FO_MAX_NDIM]
+    cdef cnp.npy_intp sa[FO_MAX_NDIM]
+    cdef cnp.npy_intp sb[FO_MAX_NDIM]
+    cdef cnp.npy_intp so[FO_MAX_NDIM]
+    cdef bint fortran = False, fresh = out is None
+    cdef cnp.ndarray o, target = None
+    cdef Config cfg = current_config()
+    for d in range(nd):
+        da = cnp.PyArray_DIM(a, d - (nd - nda)) if d >= nd - nda else 1
+        db = cnp.PyArray_DIM(b, d - (nd - ndb)) if d >= nd - ndb else 1
+        if da == db or db == 1:
+            shape[d] = da
+        elif da == 1:
+            shape[d] = db
+        else:
+            raise ValueError(f"{fn}: operands could not be broadcast together "
+                             f"with shapes {(<object>a).shape} {(<object>b).shape}")
+    if out is None:
+        # NumPy's K order for the common case: a Fortran-ordered operand of full shape gives
+        # a Fortran-ordered result, so no axis is walked across.
+        if nd > 1 and nda == nd and not cnp.PyArray_IS_C_CONTIGUOUS(a) \
+                and cnp.PyArray_IS_F_CONTIGUOUS(a):
+            fortran = True
+        o = cnp.PyArray_EMPTY(nd, shape, typenum_of(code), fortran)
+    else:
+        o = check_out(out, nd, shape, typenum_of(code), fn)
+        if not cnp.PyArray_ISALIGNED(o):  # compute aligned, then let NumPy copy it over
+            target = o
+            o = cnp.PyArray_EMPTY(nd, shape, typenum_of(code), False)
+        a = unaliased(a, o)
+        b = unaliased(b, o)
+    if tier == TIER_CYTHON:
+        cython_rung().binary(op, a, b, o, cfg.nthreads)
+    else:
+        broadcast_strides(a, nd, shape, sa)
+        broadcast_strides(b, nd, shape, sb)
+        for d in range(nd):
+            so[d] = cnp.PyArray_STRIDE(o, d)
+        with nogil:
+            if _BINARY_FP[op]:
+                fo_fp_clear()
+            fo_binary(op, code, cfg.isa, cfg.nthreads, nd, shape, <char *>cnp.PyArray_DATA(a),
+                      sa, <char *>cnp.PyArray_DATA(b), sb, <char *>cnp.PyArray_DATA(o), so, fresh)
+            if _BINARY_FP[op]:
+                status = fo_fp_status() & _BINARY_FP[op]
+        check_fp(status, fn)
+    if target is not None:
+        target[...] = o
+    if out is None:
+        return o if nd else o[()]  # 0-d results become NumPy scalars, as ufuncs do
+    return unwrap_out(out)
+
+
+cdef object delegate_binary(str fn, object a, object b, object out):
+    """NumPy's result where fastops does not compute: other dtypes, ndarray subclasses."""
+    kw = {} if out is None else {"out": out}
+    if fn == "bias_add_relu":
+        return np.maximum(np.add(a, b), 0, **kw)
+    if fn == "bias_add":
+        return np.add(a, b, **kw)
+    if fn == "relu_backward":
+        if is_foreign(a) or is_foreign(b):
+            raise TypeError(f"relu_backward: ndarray subclasses are not supported (got "
+                            f"{type(a).__name__}, {type(b).__name__}); convert with np.asarray")
+        grad, x = np.asarray(a), np.asarray(b)
+        res = np.where(x > 0, grad, np.zeros((), np.result_type(grad, x)))
+        if out is None:
+            return res[()] if res.ndim == 0 else res
+        np.copyto(unwrap_out(out), res, casting="same_kind")
+        return unwrap_out(out)
+    if fn in ("sigmoid_backward", "tanh_backward"):
+        raise TypeError(f"{fn}: float32 or float64 operands only")
+    return getattr(np, fn)(a, b, **kw)
+
+
+cdef object binary(int op, object a, object b, object out, str fn, int tier):
+    cdef int code
+    if cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b):
+        code = dtype_code(a)
+        if code >= 0 and cnp.PyArray_TYPE(a) == cnp.PyArray_TYPE(b) and dtype_code(b) == code:
+            return binary_arrays(op, a, b, out, code, fn, tier)
+    if is_dask(a) or is_dask(b):
+        return dask_dispatch(fn, a, b, out=out)
+    if is_foreign(a) or is_foreign(b):
+        return delegate_binary(fn, a, b, out)
+    xa = as_operand(a, fn, "a")
+    xb = as_operand(b, fn, "b")
+    dtype = np.result_type(xa, xb)
+    if dtype.type not in (np.float32, np.float64):
+        return delegate_binary(fn, xa, xb, out)
+    xa = kernel_ready(xa, dtype)
+    xb = kernel_ready(xb, dtype)
+    return binary_arrays(op, xa, xb, out, dtype_code(xa), fn, tier)
+
+
+cdef object unary_float(object x, str fn):
+    """x as an array fastops computes on, or None when NumPy must (other dtypes)."""
+    if is_dask(x) or is_foreign(x):
+        return None
+    arr = as_operand(x, fn, "x")
+    if type(arr) is float or type(arr) is int:
+        return None
+    if arr.dtype.kind == "f" and arr.dtype.itemsize in (4, 8):
+        return kernel_ready(arr, arr.dtype.newbyteorder("="))
+    return None
+
+
+cdef object relu_tier(object x, object out, int tier):
+    cdef int code
+    if cnp.PyArray_CheckExact(x):
+        code = dtype_code(x)
+        if code >= 0:
+            return binary_arrays(FO_MAXIMUM, x, _ZERO32 if code == FO_F32 else _ZERO64, out,
+                                 code, "relu", tier)
+    if is_dask(x):
+        return dask_dispatch("relu", x, out=out)
+    xa = unary_float(x, "relu")
+    if xa is None:
+        return np.maximum(x, 0, out=out) if out is not None else np.maximum(x, 0)
+    code = dtype_code(xa)
+    return binary_arrays(FO_MAXIMUM, xa, _ZERO32 if code == FO_F32 else _ZERO64, out, code,
+                         "relu", tier)
+
+
+cdef object bias_operands(object x, object b, str fn):
+    """Keras' bias_add contract: b is 1-D with one value per entry of x's last axis."""
+    xs = np.shape(x) if not is_dask(x) else x.shape
+    bs = np.shape(b) if not is_dask(b) else b.shape
+    if len(bs) != 1 or len(xs) == 0 or xs[-1] != bs[0]:
+        raise ValueError(f"{fn}: b must be 1-D with x.shape[-1] = {xs[-1] if xs else None} "
+                         f"elements, got x {tuple(xs)} and b {tuple(bs)}")
+
+
+def binary_tier(str fn, a, b, out=None, int tier=TIER_FASTOPS):
+    """The binary op `fn` on the rung `tier` (fastops.cython uses this)."""
+    if fn in ("bias_add", "bias_add_relu"):
+        bias_operands(a, b, fn)
+    op = FO_ADD if fn == "bias_add" else _BINARY_NAMES.index(fn)
+    return binary(op, a, b, out, fn, tier)
+
+
+def relu_on_tier(x, out=None, int tier=TIER_FASTOPS):
+    return relu_tier(x, out, tier)
+
+
+# ---- public kernels ----
+
+def add(a, b, out=None):
+    """out := a + b, with NumPy broadcasting.
+
+    Args:
+        a, b: array_like.  float32/float64 are computed by fastops; bool, integer and other
+            real floating inputs by NumPy (same result and dtype); complex, object and
+            string inputs raise TypeError.
+        out: optional ndarray of the broadcast shape and exactly the result dtype (fastops
+            does not cast); it may be, or overlap, an input.
+
+    Returns:
+        ndarray (a NumPy scalar for 0-d inputs without `out`), as np.add.
+
+    Example:
+        >>> fastops.add(np.ones((2, 3), np.float32), 1.0)   # float32: Python scalars are weak
+        array([[2., 2., 2.],
+               [2., 2., 2.]], dtype=float32)
+    """
+    return binary(FO_ADD, a, b, out, "add", TIER_FASTOPS)
+
+
+def subtract(a, b, out=None):
+    """out := a - b, with NumPy broadcasting (see fastops.add for dtypes and out)."""
+    return binary(FO_SUBTRACT, a, b, out, "subtract", TIER_FASTOPS)
+
+
+def multiply(a, b, out=None):
+    """out := a * b, with NumPy broadcasting (see fastops.add for dtypes and out)."""
+    return binary(FO_MULTIPLY, a, b, out, "multiply", TIER_FASTOPS)
+
+
+def divide(a, b, out=None):
+    """out := a / b (true division: x/0 is ±inf or nan, reported as np.errstate says)."""
+    return binary(FO_DIVIDE, a, b, out, "divide", TIER_FASTOPS)
+
+
+def maximum(a, b, out=None):
+    """out := max(a, b) elementwise; a NaN in either operand propagates, as np.maximum."""
+    return binary(FO_MAXIMUM, a, b, out, "maximum", TIER_FASTOPS)
+
+
+def minimum(a, b, out=None):
+    """out := min(a, b) elementwise; a NaN in either operand propagates, as np.minimum."""
+    return binary(FO_MINIMUM, a, b, out, "minimum", TIER_FASTOPS)
+
+
+def relu(x, out=None):
+    """out := max(x, 0), bit for bit np.maximum(x, 0): NaN stays NaN, -0.0 gives 0.0.
+
+    Example:
+        >>> fastops.relu(a, out=a)   # in place
+    """
+    return relu_tier(x, out, TIER_FASTOPS)
+
+
+def relu_backward(grad, x, out=None):
+    """out := grad where x > 0, else 0: the gradient of relu at x (NaN in x gives 0).
+
+    np.where(x > 0, grad, 0) in the promoted dtype, with broadcasting.  x may be relu's input
+    or its output (they are positive at the same places).
+    """
+    return binary(FO_RELU_BACKWARD, grad, x, out, "relu_backward", TIER_FASTOPS)
+
+
+def bias_add(x, b, out=None):
+    """out := x + b for b of shape (x.shape[-1],), as Keras' bias_add."""
+    bias_operands(x, b, "bias_add")
+    return binary(FO_ADD, x, b, out, "bias_add", TIER_FASTOPS)
+
+
+def bias_add_relu(x, b, out=None):
+    """out := max(x + b, 0) in one pass over memory, as np.maximum(x + b, 0), for b of shape
+    (x.shape[-1],)."""
+    bias_operands(x, b, "bias_add_relu")
+    return binary(FO_BIAS_ADD_RELU, x, b, out, "bias_add_relu", TIER_FASTOPS)
+
+
+# ---- unary float kernels of the nn family (exported as fastops.nn.*) ----
+
+cdef object unary_kernel(int op, object x, object out, str fn):
+    cdef cnp.ndarray xa = float_operand(x, fn, "x")
+    cdef int code = dtype_code(xa), nd = cnp.PyArray_NDIM(xa), d
+    cdef cnp.npy_intp sx[FO_MAX_NDIM]
+    cdef cnp.npy_intp so[FO_MAX_NDIM]
+    cdef cnp.ndarray o, target = None
+    cdef Config cfg = current_config()
+    if out is None:
+        o = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typenum_of(code), False)
+    else:
+        o = check_out(out, nd, cnp.PyArray_DIMS(xa), typenum_of(code), fn)
+        if not cnp.PyArray_ISALIGNED(o):
+            target = o
+            o = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typenum_of(code), False)
+        xa = unaliased(xa, o)
+    for d in range(nd):
+        sx[d] = cnp.PyArray_STRIDE(xa, d)
+        so[d] = cnp.PyArray_STRIDE(o, d)
+    with nogil:
+        fo_unary(op, code, cfg.isa, cfg.nthreads, nd, cnp.PyArray_DIMS(xa),
+                 <char *>cnp.PyArray_DATA(xa), sx, <char *>cnp.PyArray_DATA(o), so)
+    if target is not None:
+        target[...] = o
+        return target
+    return o
+
+
+cdef object unary_backward_kernel(int op, object grad, object y, object out, str fn):
+    cdef object g = float_operand(grad, fn, "grad")
+    cdef object ya = float_operand(y, fn, "y")
+    if g.shape != ya.shape:
+        raise ValueError(f"{fn}: grad has shape {g.shape} but y has shape {ya.shape}")
+    dtype = np.result_type(g, ya)
+    res = binary_arrays(op, kernel_ready(g, dtype), kernel_ready(ya, dtype), out,
+                        FO_F32 if dtype == np.float32 else FO_F64, fn, TIER_FASTOPS)
+    return res if out is not None or g.ndim else np.asarray(res)
+
+
+def sigmoid(x, out=None):
+    """out := 1 / (1 + exp(-x)), without overflow for large |x| (computed in double)."""
+    return unary_kernel(FO_SIGMOID, x, out, "sigmoid")
+
+
+def sigmoid_backward(grad, y, out=None):
+    """out := grad * y * (1 - y): the gradient through sigmoid, from its output y."""
+    return unary_backward_kernel(FO_SIGMOID_BACKWARD, grad, y, out, "sigmoid_backward")
+
+
+def tanh(x, out=None):
+    """out := tanh(x) (computed in double)."""
+    return unary_kernel(FO_TANH, x, out, "tanh")
+
+
+def tanh_backward(grad, y, out=None):
+    """out := grad * (1 - y**2): the gradient through tanh, from its output y."""
+    return unary_backward_kernel(FO_TANH_BACKWARD, grad, y, out, "tanh_backward")
+
+
+# ---- reductions ----
+
+cdef object reduced_axes(object axis, int nd, str fn, char *reduced):
+    """Fill reduced[d] (1: axis d is summed); AxisError (a ValueError) when out of range."""
+    cdef int d
+    if axis is None:
+        for d in range(nd):
+            reduced[d] = 1
+        return None
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for d in range(nd):
+        reduced[d] = 0
+    for ax in axes:
+        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+            raise TypeError(f"{fn}: axis must be None, an int or a tuple of ints, got {axis!r}")
+        if not -nd <= ax < nd:
+            raise AxisError(f"{fn}: axis {ax} is out of bounds for array of dimension {nd}")
+        d = int(ax) % nd
+        if reduced[d]:
+            raise ValueError(f"{fn}: duplicate value in axis {axis!r}")
+        reduced[d] = 1
+    return None
+
+
+cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier):
+    cdef int code, d, nd, k, status
+    cdef cnp.npy_intp shape[FO_MAX_NDIM]
+    cdef cnp.npy_intp sx[FO_MAX_NDIM]
+    cdef cnp.npy_intp sacc[FO_MAX_NDIM]
+    cdef cnp.npy_intp kept[FO_MAX_NDIM]
+    cdef char reduced[FO_MAX_NDIM]
+    cdef cnp.npy_intp res_dims[FO_MAX_NDIM]
+    cdef int res_nd
+    cdef double total
+    cdef cnp.ndarray xa, acc
+    cdef Config cfg
+    if cnp.PyArray_CheckExact(x) and dtype_code(x) >= 0:
+        xa = x
+    else:
+        if is_dask(x):
+            return dask_dispatch("sum", x, axis=axis, keepdims=keepdims, out=out)
+        xa_ = unary_float(x, "sum")
+        if xa_ is None:
+            return np.sum(x, axis=axis, keepdims=keepdims, out=out)
+        xa = xa_
+    code = dtype_code(xa)
+    nd = cnp.PyArray_NDIM(xa)
+    reduced_axes(axis, nd, "sum", reduced)
+    k = 0
+    for d in range(nd):
+        shape[d] = cnp.PyArray_DIM(xa, d)
+        sx[d] = cnp.PyArray_STRIDE(xa, d)
+        if not reduced[d]:
+            kept[k] = shape[d]
+            k += 1
+    rtype = np.float32 if code == FO_F32 else np.float64
+    res_nd = nd if keepdims else k
+    for d in range(res_nd):
+        res_dims[d] = (1 if reduced[d] else shape[d]) if keepdims else kept[d]
+    res_shape = tuple([res_dims[d] for d in range(res_nd)])
+    if out is not None:
+        out = check_out(out, res_nd, res_dims, typenum_of(code), "sum")
+    cfg = current_config()
+    if tier == TIER_CYTHON:
+        axes = tuple([d for d in range(nd) if reduced[d]])
+        r = cython_rung().sum(xa, axes, cfg.nthreads)
+        if k == 0:
+            total = r
+        else:
+            acc = r
+    elif k == 0:
+        with nogil:
+            fo_fp_clear()
+            total = fo_sum_all(code, cfg.isa, cfg.nthreads, nd, shape,
+                               <char *>cnp.PyArray_DATA(xa), sx)
+    else:
+        acc = cnp.PyArray_ZEROS(k, kept, cnp.NPY_FLOAT64, 0)
+        k = 0
+        for d in range(nd):
+            if reduced[d]:
+                sacc[d] = 0
+            else:
+                sacc[d] = cnp.PyArray_STRIDE(acc, k)
+                k += 1
+        with nogil:
+            fo_fp_clear()
+            fo_sum_into(code, cfg.isa, nd, shape, <char *>cnp.PyArray_DATA(xa), sx,
+                        <double *>cnp.PyArray_DATA(acc), sacc)
+        k = 1
+    if k == 0:
+        with nogil:
+            if code == FO_F32:  # the rounding to float32 is where a float32 sum overflows
+                total = <double><float>total
+            status = fo_fp_status() if tier == TIER_FASTOPS else 0
+        check_fp(status, "sum")
+        if out is not None:
+            out[...] = total
+            return out
+        if keepdims:
+            return np.full(res_shape, total, dtype=rtype)
+        return rtype(total)
+    if tier == TIER_FASTOPS:
+        check_fp(fo_fp_status(), "sum")
+    if out is None:
+        if code == FO_F64:
+            res = acc
+        else:
+            with np.errstate(over="ignore"):  # reported below, in fastops' words
+                res = acc.astype(np.float32)
+            if tier == TIER_FASTOPS and not np.isfinite(res).all() and np.isfinite(acc).all():
+                check_fp(FO_FE_OVERFLOW, "sum")
+        return res.reshape(res_shape) if keepdims else res
+    out[...] = acc.reshape(res_shape)
+    return out
+
+
+def sum(x, axis=None, keepdims=False, out=None):
+    """Sum over the given axes, as np.sum, accumulated in float64.
+
+    float32 input gives a float32 result, but every partial sum is kept in float64
+    (pairwise within runs), so sums of 1e7 float32 values do not drift.  Integer and bool
+    input is summed by NumPy (np.sum's result and dtype).
+
+    Args:
+        x: array_like.
+        axis: None, int or tuple of ints.
+        keepdims: keep the reduced axes with length 1.
+        out: optional ndarray of the result shape and x's dtype.
+
+    Example:
+        >>> fastops.sum(dz, axis=0)        # bias gradient of a (batch, units) array
+    """
+    return sum_tier(x, axis, keepdims, out, TIER_FASTOPS)
+
+
+def sum_on_tier(x, axis=None, keepdims=False, out=None, int tier=TIER_FASTOPS):
+    return sum_tier(x, axis, keepdims, out, tier)
+
+
+def all_finite(x):
+    """True if x holds no NaN and no ±Inf (one pass, no temporaries).  Any layout."""
+    cdef cnp.ndarray xa = float_operand(x, "all_finite", "x")
+    cdef int code = dtype_code(xa), nd = cnp.PyArray_NDIM(xa), d, r
+    cdef cnp.npy_intp sx[FO_MAX_NDIM]
+    cdef Config cfg = current_config()
+    for d in range(nd):
+        sx[d] = cnp.PyArray_STRIDE(xa, d)
+    with nogil:
+        r = fo_all_finite(code, cfg.isa, cfg.nthreads, nd, cnp.PyArray_DIMS(xa),
+                          <char *>cnp.PyArray_DATA(xa), sx)
+    return bool(r)

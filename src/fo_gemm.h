@@ -1,0 +1,37 @@
+/* General matrix multiply: C := alpha * A.B + beta * C.
+ *
+ * Row-major thinking, any strides: element (i, j) of X lives at x[i*rsx + j*csx], strides
+ * in elements and of any sign (transposed, sliced and reversed views need no copy; packing
+ * reads them).  beta == 0 never reads C, so C may hold garbage or NaN, as in BLAS.
+ * alpha == 0 or k == 0 only scales C (A and B are not read).  C must not overlap A or B.
+ *
+ * `isa` is an FO_ISA_* level no higher than fo_cpu_level(); `nthreads` is an upper bound:
+ * small problems run on fewer threads (nthreads < 0 asks for exactly -nthreads, whatever the
+ * size: the tests use it to run the parallel code on small shapes).
+ *
+ * Return 0, or -1 when the packing buffers cannot be allocated (C untouched).
+ */
+#ifndef FO_GEMM_H
+#define FO_GEMM_H
+
+#include "fo_base.h"
+
+int fo_gemm_f32(int isa, int nthreads, fo_idx m, fo_idx n, fo_idx k,
+                float alpha, const float *a, fo_idx rsa, fo_idx csa,
+                const float *b, fo_idx rsb, fo_idx csb,
+                float beta, float *c, fo_idx rsc, fo_idx csc);
+
+int fo_gemm_f64(int isa, int nthreads, fo_idx m, fo_idx n, fo_idx k,
+                double alpha, const double *a, fo_idx rsa, fo_idx csa,
+                const double *b, fo_idx rsb, fo_idx csb,
+                double beta, double *c, fo_idx rsc, fo_idx csc);
+
+/* Blocking actually used at `isa` for float32 (is_double = 0) or float64:
+ * out = {MR, NR, MC, KC, NC, SUP_MAX, SUP_MR, SUP_NR}: the packed tile, the cache blocks,
+ * the largest N of the skinny path and its tile.  Tests size shapes by them. */
+void fo_gemm_blocking(int isa, int is_double, fo_idx out[8]);
+
+/* The ISA the GEMM family runs for a requested level (every level has its kernels). */
+int fo_gemm_isa(int isa);
+
+#endif

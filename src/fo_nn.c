@@ -1,0 +1,197 @@
+/* Fused nn kernels (see fo_nn.h).  Row kernels come from fo_nn_rows.inc, compiled once per
+ * element type; the update loops from fo_nn_updates.inc, compiled per type and per ISA
+ * (portable, AVX2, AVX-512 target attributes) and picked per call from `isa`.
+ *
+ * Row kernels work in double internally: rows are short (10 classes for MNIST), so this
+ * costs little, and it keeps log-sum-exp accurate for float32 logits.  Sums over rows go
+ * through per-thread partials combined in thread order, so a result depends on the thread
+ * count but never on timing.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fo_nn.h"
+#include "fo_pool.h"
+
+/* Below these sizes a pass stays on one thread: waking a worker costs a few microseconds,
+ * more than the pass itself. */
+#define FO_NN_PAR_MIN 32768       /* elements of an update pass */
+#define FO_NN_ROWS_PAR_MIN 65536  /* n * k of a row pass */
+
+/* ---- rows over threads ---- */
+
+typedef struct {
+    double a, b;
+    char pad[64 - 2 * sizeof(double)]; /* one cache line per thread */
+} fo_partial;
+
+/* Everything a row kernel reads; each kernel uses the fields its comment names. */
+typedef struct {
+    fo_idx n, k;
+    fo_mat x, y, out;
+    const double *w;
+    const int64_t *labels;
+    int64_t *indices;
+    double scale, threshold, keep;
+    fo_idx top;
+    uint64_t key, cut;
+} fo_rows_job;
+
+typedef void (*fo_rows_fn)(const fo_rows_job *job, fo_idx r0, fo_idx r1, fo_partial *acc);
+
+typedef struct {
+    fo_rows_fn fn;
+    const fo_rows_job *job;
+    fo_partial *parts;
+} fo_rows_region;
+
+static void fo_rows_task(void *v, int t, int nt, fo_team *team)
+{
+    const fo_rows_region *r = (const fo_rows_region *)v;
+    const fo_idx n = r->job->n;
+    (void)team;
+    r->fn(r->job, n * t / nt, n * (t + 1) / nt, &r->parts[t]);
+}
+
+/* fn over all rows, split over up to nthreads threads; the partial sums, added in order. */
+static fo_partial fo_rows(int nthreads, fo_rows_fn fn, const fo_rows_job *job)
+{
+    fo_partial parts[FO_POOL_MAX_THREADS], total = {0.0, 0.0, {0}};
+    fo_rows_region r = {fn, job, parts};
+    int nt = (nthreads > 1 && job->n * job->k >= FO_NN_ROWS_PAR_MIN) ? nthreads : 1;
+    if (nt > job->n)
+        nt = (int)job->n;
+    if (nt > FO_POOL_MAX_THREADS)
+        nt = FO_POOL_MAX_THREADS;
+    for (int t = 0; t < nt; t++)
+        parts[t].a = parts[t].b = 0.0;
+    nt = nt > 1 ? fo_parallel(nt, fo_rows_task, &r) : (fo_rows_task(&r, 0, 1, NULL), 1);
+    for (int t = 0; t < nt; t++) {
+        total.a += parts[t].a;
+        total.b += parts[t].b;
+    }
+    return total;
+}
+
+/* ---- element ranges over threads (updates) ---- */
+
+typedef void (*fo_range_fn)(const void *job, fo_idx lo, fo_idx hi, fo_partial *acc);
+
+typedef struct {
+    fo_range_fn fn;
+    const void *job;
+    fo_idx n;
+    fo_partial *parts;
+} fo_range_region;
+
+static void fo_range_task(void *v, int t, int nt, fo_team *team)
+{
+    const fo_range_region *r = (const fo_range_region *)v;
+    /* 64-element blocks: whole vectors and cache lines, so no two threads share a line */
+    const fo_idx blocks = (r->n + 63) / 64;
+    const fo_idx lo = FO_MIN(blocks * t / nt * 64, r->n), hi = FO_MIN(blocks * (t + 1) / nt * 64, r->n);
+    (void)team;
+    if (hi > lo)
+        r->fn(r->job, lo, hi, &r->parts[t]);
+}
+
+static fo_partial fo_ranges(int nthreads, fo_idx n, fo_range_fn fn, const void *job)
+{
+    fo_partial parts[FO_POOL_MAX_THREADS], total = {0.0, 0.0, {0}};
+    fo_range_region r = {fn, job, n, parts};
+    int nt = (nthreads > 1 && n >= FO_NN_PAR_MIN) ? FO_MIN(nthreads, FO_POOL_MAX_THREADS) : 1;
+    for (int t = 0; t < nt; t++)
+        parts[t].a = parts[t].b = 0.0;
+    nt = nt > 1 ? fo_parallel(nt, fo_range_task, &r) : (fo_range_task(&r, 0, 1, NULL), 1);
+    for (int t = 0; t < nt; t++) {
+        total.a += parts[t].a;
+        total.b += parts[t].b;
+    }
+    return total;
+}
+
+/* ---- dropout's random bits: splitmix64's finaliser over (key, element index) ---- */
+
+#define FO_GOLDEN 0x9E3779B97F4A7C15ull
+
+static inline uint64_t fo_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* ---- per-type, per-ISA bodies ---- */
+
+typedef struct {
+    fo_idx n;
+    void *w, *m, *v, *vhat, *mg;
+    const void *g;
+    double lr, rho, eps, momentum, beta1, beta2, l1, l2;
+    int nesterov;
+} fo_update_job;
+
+typedef struct {
+    fo_range_fn sgd, rmsprop, adagrad, adam;
+} fo_nn_updates;
+
+#define FO_T float
+#define FO_NAME(x) x##_f32_portable
+#define FO_TARGET
+#include "fo_nn_updates.inc"
+#undef FO_NAME
+#undef FO_TARGET
+#if FO_HAVE_X86_SIMD
+#define FO_NAME(x) x##_f32_avx2
+#define FO_TARGET FO_TARGET_AVX2
+#include "fo_nn_updates.inc"
+#undef FO_NAME
+#undef FO_TARGET
+#define FO_NAME(x) x##_f32_avx512
+#define FO_TARGET FO_TARGET_AVX512
+#include "fo_nn_updates.inc"
+#undef FO_NAME
+#undef FO_TARGET
+#endif
+#define FO_NAME(x) x##_f32
+#define FO_UPDATES(isa) updates_f32_##isa
+#include "fo_nn_rows.inc"
+#undef FO_NAME
+#undef FO_UPDATES
+#undef FO_T
+
+#define FO_T double
+#define FO_NAME(x) x##_f64_portable
+#define FO_TARGET
+#include "fo_nn_updates.inc"
+#undef FO_NAME
+#undef FO_TARGET
+#if FO_HAVE_X86_SIMD
+#define FO_NAME(x) x##_f64_avx2
+#define FO_TARGET FO_TARGET_AVX2
+#include "fo_nn_updates.inc"
+#undef FO_NAME
+#undef FO_TARGET
+#define FO_NAME(x) x##_f64_avx512
+#define FO_TARGET FO_TARGET_AVX512
+#include "fo_nn_updates.inc"
+#undef FO_NAME
+#undef FO_TARGET
+#endif
+#define FO_NAME(x) x##_f64
+#define FO_UPDATES(isa) updates_f64_##isa
+#include "fo_nn_rows.inc"
+#undef FO_NAME
+#undef FO_UPDATES
+#undef FO_T
+
+int fo_nn_isa(int isa)
+{
+#if FO_HAVE_X86_SIMD
+    return isa;
+#else
+    (void)isa;
+    return FO_ISA_PORTABLE;
+#endif
+}

@@ -1,0 +1,76 @@
+/* Fused kernels of neural-network training: row softmax, the losses with their gradient in
+ * one pass, metric counts, dropout, and the optimizer updates.
+ *
+ * The typed entry (src/nn.pxi) has checked shapes, dtypes and overlap: nothing here raises
+ * or allocates.  Row kernels see 2-d operands of n rows and k columns through fo_mat, any
+ * strides in elements; update kernels see contiguous arrays of n elements.
+ * `w` is an optional row weight array (sample weights, n doubles) or NULL.
+ * Losses reduce as Keras' 'sum_over_batch_size': sum_i w_i * loss_i / n.
+ * `grad.data == NULL` means forward only.
+ * Each function exists as _f32 and _f64 (FO_NN_DECLARE below).
+ */
+#ifndef FO_NN_H
+#define FO_NN_H
+
+#include "fo_base.h"
+
+typedef struct {
+    char *data;
+    fo_idx rs, cs; /* element (i, j) at data + (i * rs + j * cs) * itemsize */
+} fo_mat;
+
+#define FO_NN_DECLARE(T, SFX)                                                                   \
+    void fo_softmax_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat x, fo_mat out);    \
+    void fo_softmax_backward_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat grad,     \
+                                   fo_mat y, fo_mat out);                                        \
+    double fo_softmax_crossentropy_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat z,  \
+                                         fo_mat y, const double *w, fo_mat grad,               \
+                                         double *correct);                                       \
+    /* returns the loss, or sets *bad_row to the first row whose label is outside [0, k) and   \
+     * writes nothing */                                                                         \
+    double fo_sparse_softmax_crossentropy_##SFX(int isa, int nthreads, fo_idx n, fo_idx k,     \
+                                                fo_mat z, const int64_t *labels,               \
+                                                const double *w, fo_mat grad, double *correct, \
+                                                fo_idx *bad_row);                                \
+    double fo_sigmoid_crossentropy_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat z,  \
+                                         fo_mat y, const double *w, fo_mat grad,               \
+                                         double *correct);                                       \
+    double fo_mean_squared_error_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,    \
+                                       fo_mat y, const double *w, fo_mat grad);                \
+    double fo_mean_absolute_error_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,   \
+                                        fo_mat y, const double *w, fo_mat grad);               \
+    void fo_argmax_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat x, int64_t *out);   \
+    double fo_categorical_correct_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,   \
+                                        fo_mat y, const double *w);                             \
+    double fo_sparse_categorical_correct_##SFX(int isa, int nthreads, fo_idx n, fo_idx k,      \
+                                               fo_mat p, const int64_t *labels,                \
+                                               const double *w);                                \
+    double fo_binary_correct_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,        \
+                                   fo_mat y, double threshold, const double *w);              \
+    double fo_top_k_correct_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,         \
+                                  const int64_t *labels, fo_idx top, const double *w,         \
+                                  fo_idx *bad_row);                                              \
+    /* out := keep ? x / keep_prob : 0, keep from (seed, i * k + j): see fastops.nn.dropout */  \
+    void fo_dropout_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat x,                 \
+                          uint64_t threshold, double keep_prob, uint64_t seed, fo_mat out);    \
+    /* In place on w and the slots; g first regularised with l1 * sign(w) + 2 * l2 * w.        \
+     * Returns l1 * sum|w| + l2 * sum w^2 of w before the step. */                              \
+    double fo_sgd_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g, T *m,       \
+                               double lr, double momentum, int nesterov, double l1, double l2); \
+    double fo_rmsprop_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g, T *v,   \
+                                   T *m, T *mg, double lr, double rho, double eps,             \
+                                   double momentum, double l1, double l2);                      \
+    double fo_adagrad_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g, T *acc, \
+                                   double lr, double eps, double l1, double l2);               \
+    double fo_adam_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g, T *m, T *v, \
+                                T *vhat, double alpha, double beta1, double beta2, double eps, \
+                                double l1, double l2);
+
+FO_NN_DECLARE(float, f32)
+FO_NN_DECLARE(double, f64)
+#undef FO_NN_DECLARE
+
+/* The ISA the nn family runs for a requested level (every level has update loops). */
+int fo_nn_isa(int isa);
+
+#endif
