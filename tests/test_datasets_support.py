@@ -146,6 +146,26 @@ def assert_same(result, a):
         np.testing.assert_array_equal(got, a[key])
 
 
+@pytest.fixture
+def no_file_work(monkeypatch):
+    """Argument checks come first: any file work fails the test."""
+    monkeypatch.setattr(_fetch, "get_file",
+                        lambda *a, **k: pytest.fail("files touched before the arguments"))
+
+
+@pytest.fixture
+def keras_datasets(monkeypatch):
+    """keras.src.datasets, with its get_file answering the test's own file."""
+    monkeypatch.setenv("KERAS_BACKEND", os.environ.get("KERAS_BACKEND", "jax"))
+    pytest.importorskip("keras", reason="Keras 3 is not installed (optional test extra)")
+    from keras.src.datasets import boston_housing, imdb as kimdb, reuters as kreuters
+
+    def point_at(module, path):
+        monkeypatch.setattr(module, "get_file", lambda *args, **kwargs: str(path))
+    return {"imdb": kimdb, "reuters": kreuters, "boston_housing": boston_housing,
+            "point_at": point_at}
+
+
 # ----------------------------------------------------------------------------- tiny MNIST
 
 @pytest.fixture
