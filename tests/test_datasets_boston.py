@@ -13,7 +13,8 @@ from test_datasets_support import (UNREACHABLE, homes, keras_datasets,  # noqa: 
 from fastops.datasets import _fetch, boston_housing
 
 N_ROWS = 31
-HEADER = '"CRIM","ZN","INDUS","CHAS","NOX","RM","AGE","DIS","RAD","TAX","PTRATIO","B","LSTAT","MEDV"'
+HEADER = ",".join(f'"{c}"' for c in ("CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS",
+                                     "RAD", "TAX", "PTRATIO", "B", "LSTAT", "MEDV"))
 
 
 def small_arrays(seed=0):

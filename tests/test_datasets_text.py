@@ -411,3 +411,17 @@ def test_bad_test_split_is_refused_before_any_file_work(no_file_work, kwargs, er
 def test_word_index_path_is_checked_first(no_file_work, module):
     with pytest.raises(TypeError, match="path must be a str"):
         module.get_word_index(path=b"index.json")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_garbage_collector_state_is_restored(imdb_file, enabled):
+    import gc
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        imdb.load_data()
+        with pytest.raises(ValueError):
+            imdb.load_data(maxlen=2)
+        assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -19,6 +19,8 @@ Keras does this with Python lists; here the sequences are held as one flat int64
 their lengths, so each step is a NumPy pass, and the result is made into Python lists of
 Python ints (Keras' types) once at the end.
 """
+import contextlib
+import gc
 import itertools
 import json
 
@@ -28,6 +30,19 @@ from . import _fetch
 from ._checks import int_arg, seed_arg
 
 _INDEX_MAX = 2**62  # int64 arithmetic stays exact for every word index below this
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while millions of lists of ints (which hold no
+    cycles) are made: its passes over them took 45% of an IMDB-sized load."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def check_args(num_words, skip_top, maxlen, seed, start_char, oov_char, index_from):

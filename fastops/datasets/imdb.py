@@ -52,11 +52,12 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
     args = _text.check_args(num_words, skip_top, maxlen, seed, start_char, oov_char,
                             index_from)
     path_arg(path)
-    a = _fetch.get_file(
-        FILE_NAME, [_fetch.Local(_fetch.keras_cached(path, FILE_NAME)), _fetch.Url(URL)],
-        _verify, path=path, what="IMDB npz", expected=f"sha256 {SHA256}, Keras' {FILE_NAME}",
-        hint=f"That file is Keras' {URL}.")
-    return encode(a, **args)
+    with _text.gc_paused():
+        a = _fetch.get_file(
+            FILE_NAME, [_fetch.Local(_fetch.keras_cached(path, FILE_NAME)), _fetch.Url(URL)],
+            _verify, path=path, what="IMDB npz",
+            expected=f"sha256 {SHA256}, Keras' {FILE_NAME}", hint=f"That file is Keras' {URL}.")
+        return encode(a, **args)
 
 
 def encode(a, num_words, skip_top, maxlen, seed, start_char, oov_char, index_from):

@@ -50,17 +50,18 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
         OSError: no source verified, or the file at an explicit `path` is not Keras' npz.
 
     Example:
-        >>> (x_train, y_train), (x_test, y_test) = reuters.load_data(num_words=10000)  # doctest: +SKIP
+        >>> (x_train, y_train), _ = reuters.load_data(num_words=10000)  # doctest: +SKIP
     """
     args = _text.check_args(num_words, skip_top, maxlen, seed, start_char, oov_char,
                             index_from)
     test_split = fraction_arg(test_split, "test_split", include_one=True)
     path_arg(path)
-    a = _fetch.get_file(
-        FILE_NAME, [_fetch.Local(_fetch.keras_cached(path, FILE_NAME)), _fetch.Url(URL)],
-        _verify, path=path, what="Reuters npz", expected=f"sha256 {SHA256}, Keras' {FILE_NAME}",
-        hint=f"That file is Keras' {URL}.")
-    return encode(a, test_split=test_split, **args)
+    with _text.gc_paused():
+        a = _fetch.get_file(
+            FILE_NAME, [_fetch.Local(_fetch.keras_cached(path, FILE_NAME)), _fetch.Url(URL)],
+            _verify, path=path, what="Reuters npz",
+            expected=f"sha256 {SHA256}, Keras' {FILE_NAME}", hint=f"That file is Keras' {URL}.")
+        return encode(a, test_split=test_split, **args)
 
 
 def encode(a, test_split, num_words, skip_top, maxlen, seed, start_char, oov_char,
