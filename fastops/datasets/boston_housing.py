@@ -44,6 +44,9 @@ DEBIAN_SKLEARN = Path("/usr/lib/python3/dist-packages/sklearn")
 def load_data(path="boston_housing.npz", test_split=0.2, seed=113):
     """Load the Boston housing data, shuffled and split as Keras does.
 
+    As Keras warns, the data has an ethical problem: its "B" column assumes that racial
+    self-segregation influences house prices.  Use it to illustrate such problems.
+
     Args:
         path: where the npz lives or is to be written; relative paths are under the fastops
             cache folder, as Keras does with its own.
