@@ -10,7 +10,7 @@ import pytest
 from test_datasets_support import (UNREACHABLE, homes, keras_datasets,  # noqa: F401
                                    leftovers, no_file_work, no_pip, npz_bytes, sha256)
 
-from fastops.datasets import _fetch, boston_housing
+from fastops.datasets import boston_housing
 
 N_ROWS = 31
 HEADER = ",".join(f'"{c}"' for c in ("CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS",
