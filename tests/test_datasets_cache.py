@@ -153,3 +153,12 @@ def test_nothing_is_kept_when_the_write_fails_at_the_rename(env, monkeypatch):
         assert_same(mnist.load_data(), env.arrays)
     assert not env.npz.exists() and leftovers(env.cache) == []
     np.testing.assert_array_equal(mnist.load_data()[1][1], env.arrays["y_test"])
+
+
+def test_spare_folder_others_may_write_in_is_not_used(env, monkeypatch):
+    make_unwritable(env.cache, monkeypatch)
+    env.homes.spare.parent.mkdir(mode=0o777)
+    env.homes.spare.parent.chmod(0o777)
+    with pytest.warns(RuntimeWarning, match="not kept anywhere"):
+        assert_same(mnist.load_data(), env.arrays)
+    assert not env.homes.spare.exists()

@@ -19,9 +19,9 @@ def keras_home():
 
 def spare_home(create=False):
     """Where fetches go that the cache cannot hold: TEMP/fastops-UID/datasets, TEMP being
-    tempfile.gettempdir() ($TMPDIR, else /tmp).  None when that folder is not ours (in a
-    shared temp folder another user could have made it: we neither read nor write there),
-    or when it is missing and `create` is false."""
+    tempfile.gettempdir() ($TMPDIR, else /tmp), made mode 0700.  None when that folder is
+    not ours alone (in a shared temp folder another user could have made it, or a link
+    there: we neither read nor write there), or when it is missing and `create` is false."""
     user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
     root = Path(tempfile.gettempdir()) / f"fastops-{user}"
     try:
@@ -32,8 +32,8 @@ def spare_home(create=False):
         return None
     if not os.path.isdir(root) or os.path.islink(root):
         return None
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        return None
+    if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
+        return None  # someone else's, or others may write in it
     return root / "datasets"
 
 
