@@ -12,7 +12,6 @@ publishes; its IDX structure is checked in every case.
 """
 import gzip
 import hashlib
-import warnings
 import zlib
 from pathlib import Path
 
@@ -63,55 +62,38 @@ def load_data():
 
 
 def _load(key, stem):
-    cache = _fetch.data_home() / SUBDIR
-    tried = []
-    for folder in (DEBIAN_DIR, cache, _fetch.keras_home() / SUBDIR):
-        for path in (folder / stem, folder / (stem + ".gz")):
-            if not path.exists():
-                continue
-            array, reason = _read(path, key, stem)
-            if array is not None:
-                return array
-            if folder == cache:
-                warnings.warn(f"fastops: cached {path} is corrupt ({reason}); fetching it "
-                              "again", RuntimeWarning, stacklevel=3)
-            tried.append(f"{path}: {reason}")
-
-    dest = cache / (stem + ".gz")
-    for base in URLS:
-        url = base + stem + ".gz"
-        try:
-            _fetch.download(url, dest, lambda p: _read(p, key, stem)[1])
-        except OSError as e:
-            tried.append(str(e))
-            continue
-        return _read(dest, key, stem)[0]
-    raise _fetch.no_source_error(
-        f"Fashion-MNIST {stem}", dest, None, tried,
-        extra=f"That file is the canonical {stem}.gz (md5 {UPSTREAM_GZ_MD5[stem]}; "
-              f"decompressed sha256 {CONTENT_SHA256[stem]}). "
-              "Or run `apt-get install dataset-fashion-mnist`.")
+    cache, keras = _fetch.data_home() / SUBDIR, _fetch.keras_home() / SUBDIR
+    sources = [_fetch.Local(DEBIAN_DIR / stem), _fetch.Local(DEBIAN_DIR / (stem + ".gz")),
+               _fetch.CACHE, _fetch.Local(cache / stem),
+               _fetch.Local(keras / stem), _fetch.Local(keras / (stem + ".gz"))]
+    sources += [_fetch.Url(base + stem + ".gz") for base in URLS]
+    return _fetch.get_file(
+        f"{SUBDIR}/{stem}.gz", sources, lambda path: _read(path, key, stem),
+        what=f"Fashion-MNIST {stem}",
+        expected=f"the canonical {stem}.gz: md5 {UPSTREAM_GZ_MD5[stem]}; decompressed "
+                 f"sha256 {CONTENT_SHA256[stem]}",
+        hint="Or run `apt-get install dataset-fashion-mnist`.")
 
 
 def _read(path, key, stem):
-    """(array, None) if `path` holds the verified file, else (None, reason)."""
+    """The verified array in `path`; Rejected saying why otherwise."""
     try:
         raw = Path(path).read_bytes()
         gz = raw[:2] == b"\x1f\x8b"
         data = gzip.decompress(raw) if gz else raw
     except (OSError, EOFError, zlib.error) as e:
-        return None, f"unreadable ({type(e).__name__}: {e})"
+        raise _fetch.Rejected(f"unreadable ({type(e).__name__}: {e})") from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != CONTENT_SHA256[stem] and not (
             gz and hashlib.md5(raw, usedforsecurity=False).hexdigest() == UPSTREAM_GZ_MD5[stem]):
-        return None, (f"decompressed sha256 {digest} is not the expected "
-                      f"{CONTENT_SHA256[stem]}")
+        raise _fetch.Rejected(f"decompressed sha256 {digest} is not the expected "
+                              f"{CONTENT_SHA256[stem]}")
     try:
         array = parse_idx(data, str(path))
     except ValueError as e:
-        return None, str(e)
+        raise _fetch.Rejected(str(e)) from None
     if array.dtype.name != "uint8" or array.shape != SHAPES[key]:
-        return None, f"holds {array.dtype}{array.shape}, expected uint8{SHAPES[key]}"
+        raise _fetch.Rejected(f"holds {array.dtype}{array.shape}, expected uint8{SHAPES[key]}")
     if key.startswith("y") and array.size and array.max() > 9:
-        return None, f"holds label {array.max()} (> 9)"
-    return array, None
+        raise _fetch.Rejected(f"holds label {array.max()} (> 9)")
+    return array
