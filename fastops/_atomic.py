@@ -21,10 +21,15 @@ _MARK = ".tmp-"
 STALE_AFTER_SECONDS = 24 * 3600
 
 
-def _umask():
-    mask = os.umask(0)
+def _read_umask():
+    # os.umask can only be read by setting it: done once, at import, before any thread of
+    # fastops writes, rather than around every write where another thread could see 0
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 def _fsync_dir(folder):
@@ -60,7 +65,7 @@ def atomic_path(final, *, make_parents=True):
         yield Path(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; keep the user's default
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes it 0600; keep the user's default
         os.replace(tmp, final)
     except BaseException:
         with contextlib.suppress(OSError):
