@@ -212,11 +212,10 @@ cdef object product(object a, object b, object out, object backend, str fn):
     if a2.shape[-1] != b2.shape[-2]:
         raise ValueError(f"{fn}: inner dimensions differ: a has shape {a.shape} and b has "
                          f"shape {b.shape} ({a2.shape[-1]} != {b2.shape[-2]})")
-    try:
-        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-    except ValueError:
+    batch = stack_shape(a2.shape[:-2], b2.shape[:-2])
+    if batch is None:
         raise ValueError(f"{fn}: stack dimensions of a {a.shape} and b {b.shape} do not "
-                         f"broadcast") from None
+                         f"broadcast")
     m, n = a2.shape[-2], b2.shape[-1]
     shape = batch + ((m,) if a.ndim > 1 else ()) + ((n,) if b.ndim > 1 else ())
     a2, b2 = gemm_ready(a2, dt), gemm_ready(b2, dt)
@@ -238,10 +237,9 @@ cdef object product(object a, object b, object out, object backend, str fn):
     if not batch:
         entry(a2, b2, c2, cfg.isa, cfg.nthreads)
     else:
-        a3 = np.broadcast_to(a2, batch + a2.shape[-2:])
-        b3 = np.broadcast_to(b2, batch + b2.shape[-2:])
         for idx in _stack_indices(batch):
-            entry(a3[idx], b3[idx], c2[idx], cfg.isa, cfg.nthreads)
+            entry(a2[stack_index(idx, a2.shape)], b2[stack_index(idx, b2.shape)], c2[idx],
+                  cfg.isa, cfg.nthreads)
     status = fo_fp_status() & (FO_FE_OVERFLOW | FO_FE_INVALID | FO_FE_DIVBYZERO)
     # Zero-padded edge tiles can raise a flag for products that are then discarded: a real
     # overflow or invalid operation always leaves a non-finite value in the result.
@@ -252,6 +250,25 @@ cdef object product(object a, object b, object out, object backend, str fn):
     if out is None and result.ndim == 0:
         return result[()]  # vector . vector is a scalar, as in NumPy
     return result
+
+
+cdef object stack_shape(tuple sa, tuple sb):
+    """The broadcast of two stack shapes, or None (np.broadcast_shapes stops at 32 dims)."""
+    nd = max(len(sa), len(sb))
+    sa = (1,) * (nd - len(sa)) + sa
+    sb = (1,) * (nd - len(sb)) + sb
+    out = []
+    for x, y in zip(sa, sb):
+        if x != y and x != 1 and y != 1:
+            return None
+        out.append(y if x == 1 else x)
+    return tuple(out)
+
+
+cdef tuple stack_index(tuple idx, tuple shape):
+    """The matrix of an operand of `shape` at stack index idx (broadcast axes read 0)."""
+    nd = len(shape) - 2
+    return tuple([0 if n == 1 else i for i, n in zip(idx[len(idx) - nd:], shape[:nd])])
 
 
 def _stack_indices(batch):

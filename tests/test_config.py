@@ -55,3 +55,17 @@ def test_bad_thread_env_is_a_clear_error(tmp_path):
 
 def test_cpu_simd_names_a_known_level():
     assert fastops.cpu_simd() in fastops._config.SIMD_LEVELS
+
+
+def test_huge_thread_env_is_clamped(tmp_path):
+    # issue 9: FASTOPS_NUM_THREADS=99999999999 made `import fastops` fail with an OverflowError
+    r = _run(tmp_path, "import fastops; print(fastops.get_num_threads())",
+             FASTOPS_NUM_THREADS="99999999999")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(fastops._config.MAX_THREADS)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "2.5"])
+def test_bad_thread_env_values_name_the_variable(tmp_path, value):
+    r = _run(tmp_path, "import fastops", OMP_NUM_THREADS=value)
+    assert r.returncode != 0 and "OMP_NUM_THREADS" in r.stderr and "positive int" in r.stderr
