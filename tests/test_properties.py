@@ -30,7 +30,7 @@ def test_broadcast_binary_matches_numpy(data, shapes, name, dtype):
     b = data.draw(strided_array(shapes.input_shapes[1], dtype))
     with np.errstate(all="ignore"):
         expected = OPS[name](a, b)
-    actual = getattr(fastops, name)(a, b)
+        actual = getattr(fastops, name)(a, b)
     assert np.shape(actual) == shapes.result_shape
     np.testing.assert_array_equal(actual, expected)
 
