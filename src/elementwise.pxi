@@ -170,19 +170,24 @@ cdef object relu_tier(object x, object out, int tier):
                          "relu", tier)
 
 
-cdef object bias_operands(object x, object b, str fn):
-    """Keras' bias_add contract: b is 1-D with one value per entry of x's last axis."""
-    xs = np.shape(x) if not is_dask(x) else x.shape
-    bs = np.shape(b) if not is_dask(b) else b.shape
+cdef tuple bias_operands(object x, object b, str fn):
+    """(x, b) converted as every operand is, then Keras' bias_add contract: b is 1-D with one
+    value per entry of x's last axis."""
+    if not (is_foreign(x) or is_dask(x)):
+        x = as_operand(x, fn, "x")
+    if not (is_foreign(b) or is_dask(b)):
+        b = as_operand(b, fn, "b")
+    xs, bs = np.shape(x), np.shape(b)
     if len(bs) != 1 or len(xs) == 0 or xs[-1] != bs[0]:
         raise ValueError(f"{fn}: b must be 1-D with x.shape[-1] = {xs[-1] if xs else None} "
                          f"elements, got x {tuple(xs)} and b {tuple(bs)}")
+    return x, b
 
 
 def binary_tier(str fn, a, b, out=None, int tier=TIER_FASTOPS):
     """The binary op `fn` on the rung `tier` (fastops.cython uses this)."""
     if fn in ("bias_add", "bias_add_relu"):
-        bias_operands(a, b, fn)
+        a, b = bias_operands(a, b, fn)
     op = FO_ADD if fn == "bias_add" else _BINARY_NAMES.index(fn)
     return binary(op, a, b, out, fn, tier)
 
@@ -259,14 +264,14 @@ def relu_backward(grad, x, out=None):
 
 def bias_add(x, b, out=None):
     """out := x + b for b of shape (x.shape[-1],), as Keras' bias_add."""
-    bias_operands(x, b, "bias_add")
+    x, b = bias_operands(x, b, "bias_add")
     return binary(FO_ADD, x, b, out, "bias_add", TIER_FASTOPS)
 
 
 def bias_add_relu(x, b, out=None):
     """out := max(x + b, 0) in one pass over memory, as np.maximum(x + b, 0), for b of shape
     (x.shape[-1],)."""
-    bias_operands(x, b, "bias_add_relu")
+    x, b = bias_operands(x, b, "bias_add_relu")
     return binary(FO_BIAS_ADD_RELU, x, b, out, "bias_add_relu", TIER_FASTOPS)
 
 
