@@ -37,12 +37,12 @@ static int by_value(const void *a, const void *b)
 static void report(const char *what, long long *ns, int count)
 {
     qsort(ns, (size_t)count, sizeof *ns, by_value);
-    printf("%-58s median %8.2f us  p10 %8.2f  p90 %8.2f  (%d runs)\n", what, ns[count / 2] / 1e3,
+    printf("%-62s median %8.2f us  p10 %8.2f  p90 %8.2f  (%d runs)\n", what, ns[count / 2] / 1e3,
            ns[count / 10] / 1e3, ns[count * 9 / 10] / 1e3, count);
 }
 
 typedef struct {
-    atomic_llong worker_start;
+    atomic_llong worker_start, caller_start;
     int barriers;
 } bench_job;
 
@@ -54,8 +54,8 @@ static void empty_task(void *ctx, int tid, int n, fo_team *team)
 static void stamp_task(void *ctx, int tid, int n, fo_team *team)
 {
     (void)n, (void)team;
-    if (tid == 1)
-        atomic_store(&((bench_job *)ctx)->worker_start, now_ns());
+    atomic_store(tid == 0 ? &((bench_job *)ctx)->caller_start : &((bench_job *)ctx)->worker_start,
+                 now_ns());
 }
 
 static void barrier_task(void *ctx, int tid, int n, fo_team *team)
@@ -66,8 +66,10 @@ static void barrier_task(void *ctx, int tid, int n, fo_team *team)
         fo_barrier(team);
 }
 
-/* Regions of 2 threads, `pause_us` apart: round trip and caller-to-worker wake-up latency. */
-static void regions(const char *what, int count, long pause_us, long long *trip, long long *wake)
+/* Regions of 2 threads, `pause_us` apart: round trip, the caller's cost of waking the worker
+ * (entry to its own task), and the wake-up latency (entry to the worker's task). */
+static void regions(const char *what, int count, long pause_us, long long *trip, long long *wake,
+                    long long *post)
 {
     bench_job job;
     char label[128];
@@ -80,10 +82,13 @@ static void regions(const char *what, int count, long pause_us, long long *trip,
         fo_parallel(2, stamp_task, &job);
         trip[i] = now_ns() - t0;
         wake[i] = atomic_load(&job.worker_start) - t0;
+        post[i] = atomic_load(&job.caller_start) - t0;
     }
     snprintf(label, sizeof label, "empty region, %s: round trip", what);
     report(label, trip, count);
-    snprintf(label, sizeof label, "empty region, %s: caller entry -> worker start", what);
+    snprintf(label, sizeof label, "empty region, %s: entry -> caller's task", what);
+    report(label, post, count);
+    snprintf(label, sizeof label, "empty region, %s: entry -> worker's task", what);
     report(label, wake, count);
 }
 
@@ -91,6 +96,7 @@ static void pool_figures(double scale)
 {
     int many = (int)(200000 * scale) + 10, few = (int)(1000 * scale) + 10, i;
     long long *trip = malloc(sizeof *trip * (size_t)many), *wake = malloc(sizeof *wake * (size_t)many);
+    long long *post = malloc(sizeof *post * (size_t)many);
     long long t0, cpu0;
     bench_job job;
     printf("spin %d us\n", fo_pool_get_spin_us());
@@ -99,25 +105,26 @@ static void pool_figures(double scale)
     cpu0 = fo_pool_worker_cpu_ns();
     for (i = 0; i < many; ++i)
         fo_parallel(2, empty_task, NULL);
-    printf("%-58s mean   %8.3f us  (worker CPU %.3f us per region)\n",
+    printf("%-62s mean   %8.3f us  (worker CPU %.3f us per region)\n",
            "empty region back to back, worker spinning", (now_ns() - t0) / 1e3 / many,
            (fo_pool_worker_cpu_ns() - cpu0) / 1e3 / many);
-    regions("worker spinning", many / 10, 0, trip, wake);
-    regions("worker asleep (1 ms pause)", few, 1000, trip, wake);
+    regions("worker spinning", many / 10, 0, trip, wake, post);
+    regions("worker asleep (1 ms pause)", few, 1000, trip, wake, post);
     job.barriers = many;
     t0 = now_ns();
     fo_parallel(2, barrier_task, &job);
-    printf("%-58s mean   %8.3f us\n", "barrier round trip, 2 threads spinning",
+    printf("%-62s mean   %8.3f us\n", "barrier round trip, 2 threads spinning",
            (now_ns() - t0) / 1e3 / many);
     fo_pool_set_spin_us(0);
     job.barriers = few;
     t0 = now_ns();
     fo_parallel(2, barrier_task, &job);
-    printf("%-58s mean   %8.3f us\n", "barrier round trip, 2 threads, spin 0 (futex every time)",
+    printf("%-62s mean   %8.3f us\n", "barrier round trip, 2 threads, spin 0 (futex every time)",
            (now_ns() - t0) / 1e3 / few);
-    regions("spin 0: worker and caller sleep", few, 0, trip, wake);
+    regions("spin 0: worker and caller sleep", few, 0, trip, wake, post);
     free(trip);
     free(wake);
+    free(post);
 }
 
 #ifdef _OPENMP
@@ -134,7 +141,7 @@ static void omp_figures(double scale)
 #pragma omp parallel num_threads(2)
         omp_sink = omp_get_thread_num();
     }
-    printf("%-58s mean   %8.3f us\n", "OpenMP empty region back to back", (now_ns() - t0) / 1e3 / many);
+    printf("%-62s mean   %8.3f us\n", "OpenMP empty region back to back", (now_ns() - t0) / 1e3 / many);
     for (i = 0; i < few; ++i) {
         sleep_us(1000);
         t0 = now_ns();
@@ -148,7 +155,7 @@ static void omp_figures(double scale)
     for (j = 0; j < many; ++j) {
 #pragma omp barrier
     }
-    printf("%-58s mean   %8.3f us\n", "OpenMP barrier round trip, 2 threads", (now_ns() - t0) / 1e3 / many);
+    printf("%-62s mean   %8.3f us\n", "OpenMP barrier round trip, 2 threads", (now_ns() - t0) / 1e3 / many);
     free(trip);
 }
 #endif
