@@ -133,6 +133,8 @@ static void *fo_worker_main(void *arg)
     unsigned seen = self->seen;
     int posted, flags;
     fo_in_task = 1; /* workers only ever run tasks */
+    /* a thread starts with its creator's FP environment: no traps or flush-to-zero from it */
+    fesetenv(FE_DFL_ENV);
     for (;;) {
         atomic_fetch_add(&fo_spinners, 1);
         posted = fo_spin_while(&self->go, seen,

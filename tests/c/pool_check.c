@@ -249,7 +249,8 @@ static int check_spin_setting(char *msg)
 }
 
 static const named_check checks[] = {
-    {"lazy", check_lazy},           {"sum", check_sum},
+    {"lazy", check_lazy},           {"worker_fp_env", check_worker_fp_env},
+    {"sum", check_sum},
     {"barrier", check_barrier},     {"nesting", check_nesting},
     {"concurrent", check_concurrent}, {"spin_setting", check_spin_setting},
     {"fp_flags", check_fp_flags},   {"rounding", check_rounding},

@@ -31,6 +31,7 @@ double *make_data(long long len, double *sum);
 int parallel_sum(const double *data, long long len, int nthreads, double expect);
 
 int check_fp_flags(char *msg);
+int check_worker_fp_env(char *msg);
 int check_rounding(char *msg);
 int check_idle(char *msg);
 int check_wake_only_needed(char *msg);

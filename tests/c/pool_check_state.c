@@ -1,5 +1,8 @@
 /* Pool checks of per-thread state and idleness: floating-point flags and rounding mode carried
  * between caller and workers, workers that go to sleep and stay asleep, the thread limit. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* feenableexcept */
+#endif
 #include "pool_check.h"
 
 #include <fenv.h>
@@ -76,6 +79,24 @@ int check_fp_flags(char *msg)
     return n1 == expected_team(2) && n6 == expected_team(6) && f_div == FE_DIVBYZERO &&
            f_clean == 0 && start_clean == 0 && f_preset == FE_INEXACT &&
            start_preset == (n3 > 1 ? 0 : FE_INEXACT) && f_all == want_all;
+}
+
+/* Workers created while the caller traps division by zero must not inherit the trap: with
+ * it, the worker's 1/0 would kill the process with SIGFPE. */
+int check_worker_fp_env(char *msg)
+{
+    static fp_job job;
+    int n_create, n, flags;
+    memset(&job, 0, sizeof job);
+    feenableexcept(FE_DIVBYZERO);
+    n_create = fo_parallel(4, fp_task, &job); /* lazy: the workers not yet alive start here */
+    fedisableexcept(FE_DIVBYZERO);
+    job.raise[expected_team(4) - 1] = FE_DIVBYZERO;
+    flags = flags_after(&job, 4, 0, &n);
+    feclearexcept(ALL_FLAGS);
+    sprintf(msg, "workers created under a divide-by-zero trap (n=%d), then the last one divided "
+                 "by zero (n=%d): no SIGFPE, caller's flags %#x", n_create, n, flags);
+    return n_create == expected_team(4) && n == n_create && flags == FE_DIVBYZERO;
 }
 
 typedef struct {
