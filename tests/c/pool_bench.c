@@ -28,6 +28,27 @@ static void sleep_us(long us)
     nanosleep(&ts, NULL);
 }
 
+/* CPU time of the whole process: the idle workers' spinning, while the caller sleeps. */
+static long long process_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void idle_cost(const char *what, void (*one_region)(void))
+{
+    long long cpu0;
+    int i;
+    for (i = 0; i < 3; ++i) {
+        sleep_us(200000);
+        one_region();
+        cpu0 = process_cpu_ns();
+        sleep_us(100000);
+        printf("%-62s %8.1f us of CPU\n", what, (process_cpu_ns() - cpu0) / 1e3);
+    }
+}
+
 static int by_value(const void *a, const void *b)
 {
     long long x = *(const long long *)a, y = *(const long long *)b;
@@ -92,6 +113,11 @@ static void regions(const char *what, int count, long pause_us, long long *trip,
     report(label, wake, count);
 }
 
+static void empty_pool_region(void)
+{
+    fo_parallel(2, empty_task, NULL);
+}
+
 static void pool_figures(double scale)
 {
     int many = (int)(200000 * scale) + 10, few = (int)(1000 * scale) + 10, i;
@@ -122,6 +148,8 @@ static void pool_figures(double scale)
     printf("%-62s mean   %8.3f us\n", "barrier round trip, 2 threads, spin 0 (futex every time)",
            (now_ns() - t0) / 1e3 / few);
     regions("spin 0: worker and caller sleep", few, 0, trip, wake, post);
+    fo_pool_set_spin_us(FO_POOL_DEFAULT_SPIN_US);
+    idle_cost("after one region, the next 100 ms idle cost", empty_pool_region);
     free(trip);
     free(wake);
     free(post);
@@ -129,6 +157,12 @@ static void pool_figures(double scale)
 
 #ifdef _OPENMP
 static volatile int omp_sink; /* an empty region would be compiled away */
+
+static void empty_omp_region(void)
+{
+#pragma omp parallel num_threads(2)
+    omp_sink = omp_get_thread_num();
+}
 
 static void omp_figures(double scale)
 {
@@ -156,6 +190,7 @@ static void omp_figures(double scale)
 #pragma omp barrier
     }
     printf("%-62s mean   %8.3f us\n", "OpenMP barrier round trip, 2 threads", (now_ns() - t0) / 1e3 / many);
+    idle_cost("OpenMP: after one region, the next 100 ms idle cost", empty_omp_region);
     free(trip);
 }
 #endif
