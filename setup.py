@@ -1,9 +1,10 @@
 """Build fastops' compiled extensions (EXTENSIONS below).
 
 Portable by design: -O3 without -march=native.  SIMD paths are compiled with
-per-function target attributes and chosen at run time (src/fo_cpu.h), so a wheel
-built here runs on any x86-64 or ARM CPU.  OpenMP is used when the compiler
-accepts it and left out cleanly when it does not (Apple clang).
+per-function target attributes and chosen at run time (src/fo_base.h), so a wheel
+built here runs on any x86-64 or ARM CPU.  The kernels run on fastops' own pthread pool
+(src/fo_pool.c); only the pure-Cython rung uses OpenMP (prange), when the compiler
+accepts it, and runs on one thread when it does not (Apple clang).
 
 Environment switches:
   FASTOPS_DEBUG_CYTHON=1   bounds checks and wraparound back on (debug builds)
@@ -22,10 +23,10 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 # extension -> its sources (the .pyx first, then the hand-written C it links) and whether it
-# needs OpenMP
+# uses OpenMP
 EXTENSIONS = {
     "_kernels": (["src/_kernels.pyx", "src/fo_elementwise.c", "src/fo_gemm.c", "src/fo_nn.c",
-                  "src/fo_pool.c"], True),
+                  "src/fo_pool.c"], False),
 }
 
 
@@ -58,8 +59,10 @@ def _flags(openmp):
         return cflags, ldflags
     # -fno-math-errno: sqrt/exp need not set errno, so they vectorise; no -ffast-math,
     # which would break NaN propagation and IEEE results the tests compare exactly.
-    cflags = ["-O3", "-fno-math-errno", "-Wno-unused-function", "-Wno-unreachable-code"]
-    ldflags = ["-pthread"]
+    # -pthread: fastops' own thread pool (src/fo_pool.c); -lm: <fenv.h> lives in libm
+    cflags = ["-O3", "-fno-math-errno", "-pthread", "-fvisibility=hidden",
+              "-Wno-unused-function", "-Wno-unreachable-code"]
+    ldflags = ["-pthread", "-lm"]
     if openmp:
         cflags.append("-fopenmp")
         ldflags.append("-fopenmp")

@@ -103,6 +103,19 @@ def current_settings():
     return c.nthreads, c.isa, c.backend
 
 
+def pool_state():
+    """The thread pool as it is now: workers alive, workers spinning, CPU time (ns) all its
+    workers have used, and the spin time (us) before an idle worker sleeps."""
+    return fo_pool_size(), fo_pool_spinning(), fo_pool_worker_cpu_ns(), fo_pool_get_spin_us()
+
+
+def set_spin_us(int us):
+    """How long (us, 0..100000) an idle worker spins before it sleeps."""
+    if not 0 <= us <= FO_POOL_MAX_SPIN_US:
+        raise ValueError(f"spin must be in [0, {FO_POOL_MAX_SPIN_US}] microseconds, got {us}")
+    fo_pool_set_spin_us(us)
+
+
 def cpu_level():
     """Highest ISA level (FO_ISA_*) this CPU supports."""
     return fo_cpu_level()

@@ -75,7 +75,6 @@ enum { FO_FE_INVALID = 1, FO_FE_DIVBYZERO = 4, FO_FE_OVERFLOW = 8, FO_FE_UNDERFL
 #if FO_HAVE_X86_SIMD
 #include <xmmintrin.h>
 static inline void fo_fp_clear(void) { _mm_setcsr(_mm_getcsr() & ~0x3fu); }
-static inline void fo_fp_raise(int status) { _mm_setcsr(_mm_getcsr() | ((unsigned)status & 0x3fu)); }
 static inline int fo_fp_status(void)
 {
     return (int)(_mm_getcsr() & (FO_FE_INVALID | FO_FE_DIVBYZERO | FO_FE_OVERFLOW | FO_FE_UNDERFLOW));
@@ -83,24 +82,6 @@ static inline int fo_fp_status(void)
 #else
 #include <fenv.h>
 static inline void fo_fp_clear(void) { feclearexcept(FE_ALL_EXCEPT); }
-static inline void fo_fp_raise(int status)
-{
-    int e = 0;
-#ifdef FE_INVALID
-    e |= (status & FO_FE_INVALID) ? FE_INVALID : 0;
-#endif
-#ifdef FE_DIVBYZERO
-    e |= (status & FO_FE_DIVBYZERO) ? FE_DIVBYZERO : 0;
-#endif
-#ifdef FE_OVERFLOW
-    e |= (status & FO_FE_OVERFLOW) ? FE_OVERFLOW : 0;
-#endif
-#ifdef FE_UNDERFLOW
-    e |= (status & FO_FE_UNDERFLOW) ? FE_UNDERFLOW : 0;
-#endif
-    if (e)
-        feraiseexcept(e);
-}
 static inline int fo_fp_status(void)
 {
     int e = fetestexcept(FE_ALL_EXCEPT), s = 0;

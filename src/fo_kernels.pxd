@@ -23,6 +23,12 @@ cdef extern from "fo_base.h" nogil:
 cdef extern from "fo_pool.h" nogil:
     enum:
         FO_POOL_MAX_THREADS
+        FO_POOL_MAX_SPIN_US
+    int fo_pool_size()
+    void fo_pool_set_spin_us(int us)
+    int fo_pool_get_spin_us()
+    int fo_pool_spinning()
+    long long fo_pool_worker_cpu_ns()
 
 cdef extern from "fo_elementwise.h" nogil:
     enum:

@@ -1,55 +1,336 @@
-/* Interim fo_pool on OpenMP (see fo_pool.h). */
-#include "fo_pool.h"
-#include "fo_base.h"
-
-#ifdef _OPENMP
-#include <omp.h>
+/* fastops' thread pool (see fo_pool.h and docs/thread_pool.md).
+ *
+ * One pool per process: a caller that wins the `owner` flag runs its region on the pool's
+ * workers; any other caller meanwhile runs its task alone.  Every wait (a worker between
+ * regions, the barrier, the caller joining) spins for at most the spin time, then sleeps on a
+ * futex (Linux) or a condition variable (elsewhere), so idle workers leave the cores to
+ * OpenBLAS, other processes and Dask's threads. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall(), pthread_getcpuclockid() under -std=c99 */
 #endif
+#include "fo_pool.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
+/* Spin time from FASTOPS_SPIN_US, or the default when it is unset or not an integer in range. */
+static int fo_spin_from_env(void)
+{
+    const char *text = getenv("FASTOPS_SPIN_US");
+    char *end;
+    long value;
+    int saved_errno = errno;
+    if (text == NULL || *text == '\0')
+        return FO_POOL_DEFAULT_SPIN_US;
+    errno = 0;
+    value = strtol(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value < 0 || value > FO_POOL_MAX_SPIN_US)
+        value = FO_POOL_DEFAULT_SPIN_US;
+    errno = saved_errno;
+    return (int)value;
+}
+
+static int fo_clamp_spin(int us)
+{
+    return us < 0 ? 0 : us > FO_POOL_MAX_SPIN_US ? FO_POOL_MAX_SPIN_US : us;
+}
+
+#if defined(_WIN32) || defined(FO_POOL_SERIAL)
+/* Serial fallback: every region runs on its caller alone.  The spin setting is only stored. */
 struct fo_team {
     int n;
 };
 
+static fo_team fo_solo_team = {1};
+static int fo_spin_setting = -1; /* -1: not read from the environment yet */
+
 int fo_parallel(int nthreads, fo_task task, void *ctx)
 {
-    int used = 1;
-#ifdef _OPENMP
-    if (nthreads > 1 && !omp_in_parallel()) {
-        if (nthreads > FO_POOL_MAX_THREADS)
-            nthreads = FO_POOL_MAX_THREADS;
-        int flags = 0;
-#pragma omp parallel num_threads(nthreads) reduction(| : flags)
-        {
-            fo_team team;
-            team.n = omp_get_num_threads();
-#pragma omp master
-            used = team.n;
-            if (omp_get_thread_num() != 0)
-                fo_fp_clear();
-            task(ctx, omp_get_thread_num(), team.n, &team);
-            if (omp_get_thread_num() != 0)
-                flags |= fo_fp_status();
-        }
-        fo_fp_raise(flags); /* the workers' flags become the caller's */
-        return used;
-    }
-#endif
     (void)nthreads;
-    {
-        fo_team team;
-        team.n = 1;
-        task(ctx, 0, 1, &team);
-    }
-    return used;
+    task(ctx, 0, 1, &fo_solo_team);
+    return 1;
 }
+
+void fo_barrier(fo_team *team) { (void)team; }
+int fo_pool_size(void) { return 0; }
+void fo_pool_set_spin_us(int us) { fo_spin_setting = fo_clamp_spin(us); }
+int fo_pool_get_spin_us(void)
+{
+    if (fo_spin_setting < 0)
+        fo_spin_setting = fo_spin_from_env();
+    return fo_spin_setting;
+}
+int fo_pool_spinning(void) { return 0; }
+long long fo_pool_worker_cpu_ns(void) { return 0; }
+
+#else /* threads */
+
+#include "fo_pool_wait.h"
+
+#include <fenv.h>
+#include <signal.h>
+#include <unistd.h>
+#ifdef __APPLE__
+#include <mach/mach.h>
+#endif
+
+/* 128: two lines, since x86 prefetches cache lines in pairs */
+#define FO_LINE 128
+#define FO_FP_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_INVALID | FE_UNDERFLOW | FE_INEXACT)
+
+struct fo_team {
+    _Alignas(FO_LINE) fo_task task; /* the job: written by the owner before it posts */
+    void *ctx;
+    int n;
+    int round;
+    int spin_us; /* of the barrier and the join: 0 when the team outnumbers the CPUs */
+    _Alignas(FO_LINE) atomic_uint bar_count;
+    fo_event bar; /* word: barrier generation */
+    _Alignas(FO_LINE) atomic_int remaining; /* workers still in the task */
+    atomic_int fp_flags;
+    fo_event done; /* word: bumped by the last worker to finish */
+};
+
+typedef struct {
+    _Alignas(FO_LINE) fo_event go; /* word: regions posted to this worker */
+    unsigned seen;                 /* go.word at creation */
+    int tid;
+    pthread_t thread;
+} fo_worker;
+
+static fo_worker fo_workers[FO_POOL_MAX_THREADS]; /* [0] unused: the caller is tid 0 */
+static fo_team fo_the_team;
+static fo_team fo_solo_team = {.n = 1};
+static atomic_int fo_owner;      /* 1 while a region owns the pool */
+static atomic_int fo_nworkers;   /* fo_workers[1..fo_nworkers] are alive */
+static _Alignas(FO_LINE) atomic_int fo_spinners; /* workers busy-waiting between regions;
+                                                  its own line: every worker writes it */
+static atomic_int fo_spin_us;
+static atomic_uint fo_fork_epoch; /* bumped in every forked child */
+static int fo_ncpus = 1;          /* CPUs this process may run on, at first use */
+static pthread_once_t fo_init_once = PTHREAD_ONCE_INIT;
+static _Thread_local int fo_in_task; /* nesting: a task's fo_parallel runs serially */
 
 void fo_barrier(fo_team *team)
 {
-#ifdef _OPENMP
-    if (team->n > 1) {
-#pragma omp barrier
+    unsigned gen;
+    if (team->n <= 1)
+        return;
+    /* read before arriving: the generation cannot move until this thread has arrived */
+    gen = atomic_load(&team->bar.word);
+    if (atomic_fetch_add(&team->bar_count, 1) == (unsigned)team->n - 1) {
+        atomic_store_explicit(&team->bar_count, 0, memory_order_relaxed);
+        fo_event_post(&team->bar);
+    } else {
+        fo_wait_while(&team->bar, gen, team->spin_us);
     }
+}
+
+static void *fo_worker_main(void *arg)
+{
+    fo_worker *self = (fo_worker *)arg;
+    fo_team *team = &fo_the_team;
+    unsigned seen = self->seen;
+    int posted, flags;
+    fo_in_task = 1; /* workers only ever run tasks */
+    /* a thread starts with its creator's FP environment: no traps or flush-to-zero from it */
+    fesetenv(FE_DFL_ENV);
+    for (;;) {
+        atomic_fetch_add(&fo_spinners, 1);
+        posted = fo_spin_while(&self->go, seen,
+                               atomic_load_explicit(&fo_spin_us, memory_order_relaxed));
+        atomic_fetch_sub(&fo_spinners, 1);
+        if (!posted)
+            fo_sleep_while(&self->go, seen);
+        ++seen; /* the owner posts once per region, and waits for us before the next */
+        if (fegetround() != team->round)
+            fesetround(team->round);
+        flags = fetestexcept(FO_FP_FLAGS);
+        if (flags)
+            feclearexcept(flags);
+        team->task(team->ctx, self->tid, team->n, team);
+        flags = fetestexcept(FO_FP_FLAGS);
+        if (flags)
+            atomic_fetch_or(&team->fp_flags, flags);
+        if (atomic_fetch_sub(&team->remaining, 1) == 1)
+            fo_event_post(&team->done);
+    }
+    return NULL;
+}
+
+/* Fork.  The pool has no mutex held across a region: ownership is the atomic `fo_owner`,
+ * and on Linux every wait is a futex on an atomic word.  So the prepare handler takes no lock
+ * (taking one held for a whole region would stall fork() for the region's length, and a fork
+ * from inside a task would deadlock on it).  The child, which has only the forking thread,
+ * instead resets all pool state: no workers, owner free, counters zero, and (condition-variable
+ * build) every mutex and condvar re-initialised as fresh memory.  Whatever thread held the
+ * owner flag or a mutex at the fork does not exist in the child, so nothing waits for it;
+ * re-initialising is formally unspecified by POSIX for an initialised object, but glibc, musl
+ * and macOS implement init as plain stores, which is what a fresh object needs.  The next
+ * fo_parallel in the child creates workers again.  A fork from inside a task on the calling
+ * thread: the child's copy of fo_parallel sees the new epoch and returns without joining the
+ * workers it no longer has.  The parent's pool is untouched. */
+static void fo_pool_reset(void)
+{
+    int i;
+    for (i = 0; i < FO_POOL_MAX_THREADS; ++i)
+        fo_event_reset(&fo_workers[i].go);
+    fo_the_team.n = 1; /* barriers of a task interrupted by the fork no longer wait */
+    atomic_store(&fo_the_team.bar_count, 0);
+    atomic_store(&fo_the_team.remaining, 0);
+    fo_event_reset(&fo_the_team.bar);
+    fo_event_reset(&fo_the_team.done);
+    atomic_store(&fo_nworkers, 0);
+    atomic_store(&fo_spinners, 0);
+    atomic_store(&fo_owner, 0);
+}
+
+static void fo_after_fork_child(void)
+{
+    fo_pool_reset();
+    atomic_fetch_add(&fo_fork_epoch, 1);
+}
+
+static int fo_count_cpus(void)
+{
+    long n;
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+#endif
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+static void fo_pool_init(void)
+{
+    fo_pool_reset();
+    fo_ncpus = fo_count_cpus();
+    atomic_store(&fo_spin_us, fo_spin_from_env());
+    pthread_atfork(NULL, NULL, fo_after_fork_child);
+}
+
+/* Owner only.  Returns how many of the `want` workers exist. */
+static int fo_ensure_workers(int want)
+{
+    int have = atomic_load_explicit(&fo_nworkers, memory_order_relaxed);
+    sigset_t all, old;
+    if (have >= want)
+        return want;
+    /* workers inherit a full mask: signals go to the application's own threads */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    while (have < want) {
+        fo_worker *w = &fo_workers[have + 1];
+        w->tid = have + 1;
+        w->seen = atomic_load(&w->go.word);
+        if (pthread_create(&w->thread, NULL, fo_worker_main, w) != 0)
+            break;
+        ++have;
+        atomic_store_explicit(&fo_nworkers, have, memory_order_release);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return have;
+}
+
+static int fo_run_alone(fo_task task, void *ctx)
+{
+    int outer = fo_in_task;
+    fo_in_task = 1;
+    task(ctx, 0, 1, &fo_solo_team);
+    fo_in_task = outer;
+    return 1;
+}
+
+int fo_parallel(int nthreads, fo_task task, void *ctx)
+{
+    fo_team *team = &fo_the_team;
+    int n, i, flags, free_flag = 0;
+    unsigned epoch, done_before;
+    if (nthreads <= 1 || fo_in_task)
+        return fo_run_alone(task, ctx);
+    pthread_once(&fo_init_once, fo_pool_init);
+    if (!atomic_compare_exchange_strong(&fo_owner, &free_flag, 1))
+        return fo_run_alone(task, ctx);
+    n = 1 + fo_ensure_workers((nthreads < FO_POOL_MAX_THREADS ? nthreads : FO_POOL_MAX_THREADS) - 1);
+    if (n == 1) {
+        atomic_store(&fo_owner, 0);
+        return fo_run_alone(task, ctx);
+    }
+    epoch = atomic_load(&fo_fork_epoch);
+    team->task = task;
+    team->ctx = ctx;
+    team->n = n;
+    team->round = fegetround();
+    /* more threads than CPUs: a spinner would hold the CPU a thread it waits for needs */
+    team->spin_us = n > fo_ncpus ? 0 : atomic_load_explicit(&fo_spin_us, memory_order_relaxed);
+    atomic_store_explicit(&team->fp_flags, 0, memory_order_relaxed);
+    atomic_store_explicit(&team->remaining, n - 1, memory_order_relaxed);
+    done_before = atomic_load_explicit(&team->done.word, memory_order_relaxed);
+    for (i = 1; i < n; ++i) /* only the workers this region needs */
+        fo_event_post(&fo_workers[i].go);
+    fo_in_task = 1;
+    task(ctx, 0, n, team);
+    fo_in_task = 0;
+    if (atomic_load(&fo_fork_epoch) != epoch)
+        return n; /* we are a child forked inside the task: its workers are gone */
+    fo_wait_while(&team->done, done_before, team->spin_us);
+    flags = atomic_load_explicit(&team->fp_flags, memory_order_relaxed);
+    atomic_store_explicit(&fo_owner, 0, memory_order_release);
+    if (flags)
+        feraiseexcept(flags);
+    return n;
+}
+
+int fo_pool_size(void)
+{
+    return atomic_load_explicit(&fo_nworkers, memory_order_acquire);
+}
+
+void fo_pool_set_spin_us(int us)
+{
+    pthread_once(&fo_init_once, fo_pool_init);
+    atomic_store(&fo_spin_us, fo_clamp_spin(us));
+}
+
+int fo_pool_get_spin_us(void)
+{
+    pthread_once(&fo_init_once, fo_pool_init);
+    return atomic_load(&fo_spin_us);
+}
+
+int fo_pool_spinning(void)
+{
+    return atomic_load(&fo_spinners);
+}
+
+static long long fo_thread_cpu_ns(pthread_t thread)
+{
+#ifdef __APPLE__
+    thread_basic_info_data_t info;
+    mach_msg_type_number_t count = THREAD_BASIC_INFO_COUNT;
+    if (thread_info(pthread_mach_thread_np(thread), THREAD_BASIC_INFO, (thread_info_t)&info,
+                    &count) != KERN_SUCCESS)
+        return 0;
+    return (info.user_time.seconds + info.system_time.seconds) * 1000000000LL +
+           (info.user_time.microseconds + info.system_time.microseconds) * 1000LL;
 #else
-    (void)team;
+    clockid_t clock;
+    struct timespec ts;
+    if (pthread_getcpuclockid(thread, &clock) != 0 || clock_gettime(clock, &ts) != 0)
+        return 0;
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 #endif
 }
+
+long long fo_pool_worker_cpu_ns(void)
+{
+    long long total = 0;
+    int i, n = atomic_load_explicit(&fo_nworkers, memory_order_acquire);
+    for (i = 1; i <= n; ++i)
+        total += fo_thread_cpu_ns(fo_workers[i].thread);
+    return total;
+}
+
+#endif /* threads */

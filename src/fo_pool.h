@@ -1,18 +1,57 @@
-/* fastops' thread pool: the one way kernels use several threads.
- * (Interim implementation on OpenMP; the pthread pool with fork handlers replaces it.) */
+/* fastops' own thread pool: fork-safe, short bounded spin, then sleep.
+ *
+ * Replaces OpenMP in the kernels: libgomp's team hangs a fork()ed child and spins long after
+ * each region, which halves the speed of the next OpenBLAS call (issues 9 and 13).
+ * docs/thread_pool.md explains the design and the rules for callers. */
 #ifndef FO_POOL_H
 #define FO_POOL_H
 
-typedef struct fo_team fo_team;
-typedef void (*fo_task)(void *ctx, int tid, int nthreads, fo_team *team);
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define FO_POOL_MAX_THREADS 256
+#define FO_POOL_DEFAULT_SPIN_US 50
+#define FO_POOL_MAX_SPIN_US 100000
 
-/* Run task(ctx, t, n, team) for t = 0..n-1 concurrently, the caller being t = 0; returns n
- * (1 when nthreads <= 1, when nested, or when the pool is busy). */
+typedef struct fo_team fo_team; /* opaque: the threads of one region */
+typedef void (*fo_task)(void *ctx, int tid, int nthreads, fo_team *team);
+
+/* Run task(ctx, t, n, team) for t = 0..n-1 concurrently and return n.  The calling thread is
+ * t = 0.  n = min(nthreads, FO_POOL_MAX_THREADS), except n = 1 (task runs on the caller alone,
+ * team works as a 1-thread team) when nthreads <= 1, when called from inside a task
+ * (nesting), or when another thread currently owns the pool.  Never fails: if worker
+ * threads cannot be created, it runs with the workers it has (possibly n = 1). */
 int fo_parallel(int nthreads, fo_task task, void *ctx);
 
-/* All threads of the region wait here for each other (full memory fence). */
+/* All n threads of the region wait here until all have arrived (no-op for n = 1).  Memory
+ * written before the barrier by any thread is visible after it to all (full fence). */
 void fo_barrier(fo_team *team);
+
+/* Floating-point exception flags (FE_DIVBYZERO, FE_OVERFLOW, FE_INVALID, FE_UNDERFLOW,
+ * FE_INEXACT of <fenv.h>) raised by the workers during a region are raised in the calling
+ * thread before fo_parallel returns, so the caller can test its own flags after a
+ * multi-threaded kernel exactly as after a serial one.  Workers start every task with
+ * cleared flags and the caller's rounding mode. */
+
+/* Worker threads currently alive (not counting callers). */
+int fo_pool_size(void);
+
+/* Idle policy: after a region a worker busy-waits (with a pause/yield instruction) for at most
+ * the spin time, then sleeps (Linux futex, elsewhere a pthread condition variable) until the
+ * next region.  Default spin: 50 microseconds, overridable at first use by the environment
+ * variable FASTOPS_SPIN_US (0..100000; invalid values ignored with the default kept) and at
+ * run time by fo_pool_set_spin_us(), which clamps its argument to 0..100000. */
+void fo_pool_set_spin_us(int us);
+int fo_pool_get_spin_us(void);
+
+/* Observability for tests: workers currently busy-waiting (not sleeping, not running a task),
+ * and the total CPU time (ns) consumed by all worker threads so far. */
+int fo_pool_spinning(void);
+long long fo_pool_worker_cpu_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
