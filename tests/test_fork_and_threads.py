@@ -1,0 +1,128 @@
+"""fastops' thread pool in real Python programs: children of fork compute with threads and
+never hang (issue 9), idle workers stop using the CPU soon after a call (issue 13), and
+kernels called from several Python threads at once give the serial results."""
+import concurrent.futures
+import multiprocessing
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import fastops
+from fastops import _kernels
+
+# large enough that every kernel below splits over 2 threads
+A = np.random.default_rng(0).standard_normal((700, 700)).astype(np.float32)
+B = np.random.default_rng(1).standard_normal((700, 700)).astype(np.float32)
+
+
+def threaded_work(seed):
+    """100 threaded kernel calls; their results, folded into a few numbers."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(300_000).astype(np.float32)
+    out = []
+    with fastops.config_context(num_threads=2):
+        for i in range(100):
+            if i % 3 == 0:
+                out.append(float(fastops.matmul(A, B)[i % 700].sum()))
+            elif i % 3 == 1:
+                out.append(float(fastops.sum(fastops.relu(x))))
+            else:
+                out.append(float(fastops.add(x, x)[i]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def parent_results():
+    threaded_work(0)  # the parent's pool has workers before any fork
+    return {s: threaded_work(s) for s in range(4)}
+
+
+def test_os_fork_child_computes_with_threads(parent_results):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: run, report, never return into pytest
+        try:
+            ok = threaded_work(1) == parent_results[1] and _kernels.pool_state()[0] >= 1
+            os.write(w, b"ok" if ok else b"wrong")
+        finally:
+            os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung")
+    assert os.read(r, 16) == b"ok"
+    os.close(r)
+
+
+@pytest.mark.parametrize("kind", ["pool", "executor"])
+def test_fork_start_method_workers(parent_results, kind):
+    """A 'fork' multiprocessing.Pool and a ProcessPoolExecutor of 4 workers x 100 threaded
+    kernel calls each: no hang, the parent's results."""
+    ctx = multiprocessing.get_context("fork")
+    if kind == "pool":
+        with ctx.Pool(4) as pool:
+            results = pool.map_async(threaded_work, range(4)).get(timeout=120)
+    else:
+        with concurrent.futures.ProcessPoolExecutor(4, mp_context=ctx) as ex:
+            results = list(ex.map(threaded_work, range(4), timeout=120))
+    assert results == [parent_results[s] for s in range(4)]
+
+
+def test_idle_workers_stop_spinning_and_use_no_cpu():
+    with fastops.config_context(num_threads=2):
+        fastops.matmul(A, B)
+    time.sleep(0.05)  # far beyond the spin time (50 us)
+    size, spinning, cpu0, spin_us = _kernels.pool_state()
+    assert size >= 1 and spinning == 0
+    time.sleep(0.2)
+    assert _kernels.pool_state()[2] - cpu0 < 2_000_000  # under 2 ms of CPU in 200 ms idle
+
+
+def test_alternating_with_numpy_leaves_numpy_its_cores():
+    """fastops then np.matmul, over and over: fastops' workers must be asleep while NumPy
+    runs, so their CPU time is at most the fastops calls' own time plus the spins."""
+    x = np.random.default_rng(2).standard_normal((400, 400)).astype(np.float32)
+    with fastops.config_context(num_threads=2):
+        fastops.matmul(x, x)
+        cpu0 = _kernels.pool_state()[2]
+        busy = 0.0
+        for _ in range(20):
+            t = time.perf_counter()
+            fastops.matmul(x, x)
+            busy += time.perf_counter() - t
+            np.matmul(x, x)
+            np.matmul(x, x)
+        worker_cpu = (_kernels.pool_state()[2] - cpu0) / 1e9
+    spins = 20 * 2 * _kernels.pool_state()[3] * 1e-6  # a spin after each call and each barrier
+    assert worker_cpu <= busy + spins + 0.01
+
+
+def test_kernels_from_many_python_threads_give_the_serial_results():
+    x = np.random.default_rng(3).standard_normal(400_000).astype(np.float32)
+    expected = (fastops.matmul(A, B), fastops.relu(x), fastops.sum(x))
+    errors = []
+
+    def worker():
+        for _ in range(10):
+            with fastops.config_context(num_threads=2):
+                got = (fastops.matmul(A, B), fastops.relu(x), fastops.sum(x))
+            if not (np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+                    and abs(got[2] - expected[2]) <= 1e-6 * abs(expected[2])):
+                errors.append("mismatch")
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads) and errors == []
