@@ -8,3 +8,6 @@ from .linalg import dot, matmul
 from .nnops import *  # noqa: F401,F403  (softmax, softmax_crossentropy, rmsprop_update, ...)
 
 __version__ = "0.1.0"
+from . import config, layers, models  # noqa: E402  (Keras' module map)
+from .layers import Input  # noqa: E402
+from .models import Sequential  # noqa: E402
