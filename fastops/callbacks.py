@@ -63,7 +63,8 @@ for _hook in _HOOKS:
 
 
 class CallbackList:
-    """Calls each hook on every callback in order (History first, the progress bar last)."""
+    """Calls each hook on every callback in order, then History, then the progress bar (as
+    Keras 3: History sees the keys callbacks add to the epoch logs)."""
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
                  **params):
@@ -80,7 +81,7 @@ class CallbackList:
         self.history = None
         if add_history:
             self.history = History()
-            self.callbacks.insert(0, self.history)
+            self.callbacks.append(self.history)
         if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
             self.callbacks.append(ProgbarLogger())
         for cb in self.callbacks:
