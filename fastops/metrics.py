@@ -188,15 +188,28 @@ class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
         return nn.top_k_correct(y_pred, y_true, k=self.k, sample_weight=w)
 
 
+def _like(y_true, y_pred):
+    """y_true in y_pred's shape and dtype: a (n,) target is compared with every column, as
+    Keras 3 expands it to (n, 1) and broadcasts."""
+    y_true = np.asarray(y_true)
+    if y_true.shape != y_pred.shape:
+        if y_true.shape == y_pred.shape[:-1] or y_true.shape == y_pred.shape[:-1] + (1,):
+            y_true = np.broadcast_to(y_true.reshape(y_pred.shape[:-1] + (1,)), y_pred.shape)
+        else:
+            raise ValueError(f"y_true has shape {y_true.shape}, which does not match y_pred's "
+                             f"{y_pred.shape}")
+    return np.ascontiguousarray(y_true, dtype=y_pred.dtype)
+
+
 @register("metric", "mean_squared_error")
 class MeanSquaredError(Metric):
     """Weighted mean of the per-sample mean squared error."""
+    kernel = staticmethod(nn.mean_squared_error)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         n = y_pred.shape[0]
         w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-        loss = nn.mean_squared_error(y_pred, y_true.reshape(y_pred.shape), grad=False,
-                                     sample_weight=w)[0]
+        loss = type(self).kernel(y_pred, _like(y_true, y_pred), grad=False, sample_weight=w)[0]
         self.add(loss * n, n if w is None else fastops.sum(w))
 
     def values(self, y_true, y_pred):
@@ -206,13 +219,10 @@ class MeanSquaredError(Metric):
 @register("metric", "mean_absolute_error")
 class MeanAbsoluteError(MeanSquaredError):
     """Weighted mean of the per-sample mean absolute error."""
+    kernel = staticmethod(nn.mean_absolute_error)
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        n = y_pred.shape[0]
-        w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-        loss = nn.mean_absolute_error(y_pred, y_true.reshape(y_pred.shape), grad=False,
-                                      sample_weight=w)[0]
-        self.add(loss * n, n if w is None else fastops.sum(w))
+    def values(self, y_true, y_pred):
+        return _losses.mean_absolute_error(y_true, y_pred)
 
 
 # ---- Keras' metric functions: per-sample values ----
