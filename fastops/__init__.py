@@ -8,6 +8,7 @@ from .linalg import dot, matmul
 from .nnops import *  # noqa: F401,F403  (softmax, softmax_crossentropy, rmsprop_update, ...)
 
 __version__ = "0.1.0"
-from . import config, layers, models  # noqa: E402  (Keras' module map)
+from . import (activations, callbacks, config, initializers, layers, losses,  # noqa: E402
+               metrics, models, optimizers, regularizers, saving, utils)  # (Keras' module map)
 from .layers import Input  # noqa: E402
 from .models import Sequential  # noqa: E402
