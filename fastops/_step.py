@@ -3,8 +3,6 @@ import numpy as np
 
 import fastops
 
-from .layers import Dropout
-
 
 class Buffers:
     """Per-layer output buffers (and, for training, gradient buffers dL/doutput) for `rows`
@@ -148,5 +146,3 @@ class Step:
             np.copyto(out, h)
         return out
 
-
-__all__ = ["Buffers", "Step", "Dropout"]

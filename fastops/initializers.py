@@ -8,7 +8,7 @@ a fresh generator seeded by NumPy's global RNG when used alone.
 """
 import numpy as np
 
-from ._registry import alias, register, resolve, serialize as _serialize
+from ._registry import register, resolve, serialize as _serialize
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
            "TruncatedNormal", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastops
-from fastops import callbacks, config, layers, losses, models, optimizers
+from fastops import callbacks, config, layers, losses, models
 
 
 def blobs(n=600, d=20, k=4, seed=0, dtype=np.float32):

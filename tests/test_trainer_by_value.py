@@ -7,7 +7,6 @@ wrong mask, scale, weight or penalty moves them apart by far more.
 import numpy as np
 import pytest
 
-import fastops
 import reference_trainer as ref
 from fastops import callbacks, config, layers, models, optimizers, regularizers
 

@@ -25,6 +25,9 @@ def _compile_config(model):
             return [plain(o) for o in obj]
         if hasattr(obj, "get_config") and hasattr(obj, "keras_module"):
             return serialize(obj)
+        if callable(obj) and getattr(obj, "__module__", "") in ("fastops.metrics",
+                                                                 "fastops.losses"):
+            return obj.__name__  # Keras serializes its own functions by name
         raise ValueError(f"save: cannot serialize {obj!r} in the compile config (a Python "
                          f"function); compile with names or fastops objects to save the model")
     return {"optimizer": serialize(model.optimizer), "loss": plain(cc["loss"]),
