@@ -38,11 +38,13 @@ class Step:
         self.head = activation.name if activation is not None else None
         # The loss works from the logits when it can absorb the last layer's activation.
         self.fused = hasattr(last, "logits") and self.loss.fuses_with(self.head)
-        trainable = [l.trainable and bool(l.trainable_weights) for l in self.layers]
+        on = getattr(model, "trainable", True)  # a frozen model updates nothing
+        trainable = [on and l.trainable and bool(l.trainable_weights) for l in self.layers]
         self.needs_input_grad = [any(trainable[:i]) for i in range(len(self.layers))]
-        self.variables = [w for l in self.layers for w in l.trainable_weights]
-        self.gradients = [g for l in self.layers for g in l.gradients]
-        self.regularizers = [r for l in self.layers for r in l.regularizers]
+        train = [l for l, t in zip(self.layers, trainable) if t]
+        self.variables = [w for l in train for w in l.trainable_weights]
+        self.gradients = [g for l in train for g in l.gradients]
+        self.regularizers = [r for l in train for r in l.regularizers]
         self._probs = None
         self.reset()
 

@@ -419,3 +419,18 @@ def test_the_model_still_works_after_an_exception_inside_fit():
     h = m.fit(x, labels, batch_size=32, epochs=2, verbose=0)
     assert np.isfinite(h.history["loss"]).all()
     assert m.predict(x, verbose=0).shape == (100, 4)
+
+
+def test_frozen_layers_and_models_keep_their_weights():
+    x, labels, _ = blobs(n=100)
+    m = mlp(loss="sparse_categorical_crossentropy")
+    m.layers[0].trainable = False
+    frozen = m.layers[0].get_weights()
+    m.fit(x, labels, epochs=1, verbose=0)
+    for a, b in zip(m.layers[0].get_weights(), frozen):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(m.layers[1].kernel, mlp(loss="sparse_categorical_crossentropy").layers[1].kernel)
+    m.trainable = False
+    before = m.get_weights()
+    m.fit(x, labels, epochs=1, verbose=0)
+    assert _unchanged(m, before)
