@@ -69,7 +69,8 @@ class Loss:
         """The reduced loss as a float (Keras: loss_object(y_true, y_pred))."""
         rows = np.asarray(self.call(y_true, y_pred))
         if self.reduction in ("none", None):
-            return rows if sample_weight is None else fastops.multiply(rows, sample_weight)
+            return rows if sample_weight is None else fastops.multiply(
+                rows, np.asarray(sample_weight, dtype=rows.dtype))
         total = pk.weighted_sum(rows, sample_weight)
         return total if self.reduction == "sum" else total / max(rows.shape[0], 1)
 
