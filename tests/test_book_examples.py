@@ -28,8 +28,8 @@ def fake_imdb(n_train, n_test):
         rng = np.random.default_rng(0)
         labels = rng.integers(0, 2, n_train + n_test)
         seqs = _sequences(rng, n_train + n_test, num_words, 120)
-        for s, lab in zip(seqs, labels):  # a learnable signal: words 1-9 mean positive
-            s.extend([1 + (len(s) % 9)] * 5 if lab else [])
+        for s, lab in zip(seqs, labels):  # a learnable signal: words 1-3 only in positives
+            s[:] = [w for w in s if w > 3] + ([1, 2, 3] if lab else [])
         return (seqs[:n_train], labels[:n_train]), (seqs[n_train:], labels[n_train:])
     return types.SimpleNamespace(load_data=load_data)
 
