@@ -181,9 +181,12 @@ class Gatherer:
             for i, j in enumerate(idx.tolist()):
                 xb[i] = x[j]
         else:
-            np.take(self.x, idx, axis=0, out=xb)
-        yb = None if self.y is None else np.take(self.y, idx, axis=0, out=self.ybuf[:m])
-        wb = None if self.w is None else np.take(self.w, idx, out=self.wbuf[:m])
+            np.take(self.x, idx, axis=0, out=xb, mode="clip")
+        # mode='clip': with the default 'raise', np.take buffers `out` (a copy per call);
+        # idx is a permutation of valid rows, so nothing is clipped
+        yb = None if self.y is None else np.take(self.y, idx, axis=0, out=self.ybuf[:m],
+                                                 mode="clip")
+        wb = None if self.w is None else np.take(self.w, idx, out=self.wbuf[:m], mode="clip")
         return xb, yb, wb
 
     def slice(self, s, e):
