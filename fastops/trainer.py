@@ -11,13 +11,9 @@ of threads may run them on one model.  fit changes the weights: while it runs, p
 evaluate from another thread (or a second fit) raises RuntimeError instead of reading
 half-updated weights; callbacks of the fitting thread may call them.
 """
-import contextlib
 import copy
-import threading
 
 import numpy as np
-
-import fastops
 
 from . import _pending_kernels as pk
 from . import callbacks as callbacks_mod
@@ -27,18 +23,10 @@ from . import optimizers as optimizers_mod
 from ._data import (Gatherer, batch_bounds, check_sample_weight, check_x, check_y,
                     class_weights, positive_int, split_validation, verbose_level)
 from ._step import Buffers, Step
+from ._threads import ThreadGuard, thread_policy as _thread_policy
 
 
-def _thread_policy():
-    """With backend 'blas', run fastops' own kernels on one thread during the loop: OpenBLAS'
-    and OpenMP's spinning thread teams on the same cores starve each other (an epoch 3-10x
-    slower, measured)."""
-    if fastops.get_backend() == "blas" and fastops.get_num_threads() > 1:
-        return fastops.config_context(num_threads=1)
-    return contextlib.nullcontext()
-
-
-class Trainer:
+class Trainer(ThreadGuard):
     """compile / fit / evaluate / predict for a model with `layers`, `build`, `dtype`."""
 
     def _init_trainer(self):
@@ -48,9 +36,7 @@ class Trainer:
         self.history = None
         self.compile_config = None
         self._metric_ids = []
-        self._guard = threading.Lock()
-        self._fit_thread = None
-        self._readers = {}
+        self._init_guard()
 
     # ---- compile ----
 
@@ -105,38 +91,6 @@ class Trainer:
     @property
     def metrics_names(self):
         return ["loss"] + [m.name for m in self.compiled_metrics]
-
-    # ---- threads ----
-
-    @contextlib.contextmanager
-    def _reading(self, what):
-        me = threading.get_ident()
-        with self._guard:
-            if self._fit_thread is not None and self._fit_thread != me:
-                raise RuntimeError(f"{what}: fit is running on this model in another thread; "
-                                   f"wait for it (fit changes the weights in place)")
-            self._readers[me] = self._readers.get(me, 0) + 1
-        try:
-            yield
-        finally:
-            with self._guard:
-                self._readers[me] -= 1
-                if not self._readers[me]:
-                    del self._readers[me]
-
-    @contextlib.contextmanager
-    def _training(self):
-        me = threading.get_ident()
-        with self._guard:
-            if self._fit_thread is not None or any(t != me for t in self._readers):
-                raise RuntimeError("fit: the model is in use by another thread (fit, predict "
-                                   "or evaluate); fit changes the weights in place")
-            self._fit_thread = me
-        try:
-            yield
-        finally:
-            with self._guard:
-                self._fit_thread = None
 
     # ---- argument checks ----
 
