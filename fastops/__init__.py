@@ -14,3 +14,9 @@ from ._kernels import (add, bias_add, bias_add_relu, divide, dot, matmul, maximu
 from . import nn
 
 __version__ = "0.2.0"
+
+# Keras' public module map; the model API builds on the kernel API above and nothing else
+from . import (activations, callbacks, config, datasets, initializers, layers,  # noqa: E402
+               losses, metrics, models, optimizers, regularizers, saving, utils)
+from .layers import Input  # noqa: E402
+from .models import Sequential  # noqa: E402

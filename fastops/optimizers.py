@@ -1,57 +1,116 @@
-"""Optimizers with Keras names, defaults and formulas, each step one fused kernel pass.
+"""Optimizers with Keras 3's names, defaults, formulas and configs; each step is one fused
+fastops.nn kernel per variable, with the variable's L1/L2 penalty folded in.
 
-Sorted in order of increasing complexity.  An optimizer is its hyper-parameters,
-slots created lazily for each variable (`build`), and `apply(variables, gradients)`.
+Hyper-parameters are checked in ``__init__`` (and when `learning_rate` is set, e.g. between
+epochs by a callback).  Slots (momentum, velocity, ...) are created the first time a variable
+is seen and kept for that variable (keyed by the variable, never by position), so adding or
+reordering variables never resets another variable's state.
 """
 import numpy as np
 
-from . import nn as nnops
-from ._registry import resolve
+from fastops import nn
+
+from ._registry import register, resolve, serialize as _serialize
+
+__all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "get", "serialize", "deserialize"]
+
+# Keras 3 config keys fastops accepts only at their defaults.
+_UNSUPPORTED = {"weight_decay": None, "clipnorm": None, "global_clipnorm": None,
+                "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
+                "ema_overwrite_frequency": None, "loss_scale_factor": None,
+                "gradient_accumulation_steps": None}
+
+
+def _number(cls, name, value, low=None, high=None, low_open=False):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(value):
+        raise ValueError(f"{cls}: `{name}` must be a finite number, got {value!r}")
+    value = float(value)
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{cls}: `{name}` must be {'>' if low_open else '>='} {low}, "
+                         f"got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{cls}: `{name}` must be <= {high}, got {value!r}")
+    return value
 
 
 class Optimizer:
-    name = None
+    """Base class: hyper-parameters, per-variable slots and `apply`.
 
-    def __init__(self, learning_rate, **kwargs):
-        kwargs.pop("name", None)
-        if kwargs:
-            raise ValueError(f"Argument(s) not recognized: {kwargs}")
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)) \
-                or not learning_rate > 0:
-            raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-        self.learning_rate = float(learning_rate)
+    Attributes:
+        learning_rate: float, settable (validated) at any time between steps.
+        iterations: number of steps applied.
+    """
+    keras_module = "keras.optimizers"
+    default_name = None
+
+    def __init__(self, learning_rate, name=None, **kwargs):
+        cls = type(self).__name__
+        for key, value in kwargs.items():
+            if key not in _UNSUPPORTED:
+                raise ValueError(f"Argument(s) not recognized: {kwargs}")
+            if value != _UNSUPPORTED[key]:
+                raise ValueError(f"{cls}: `{key}` is not supported by fastops (got {value!r})")
+        self.name = name or self.default_name
+        self.learning_rate = learning_rate
         self.iterations = 0
-        self._slots = None
+        self._slots = {}   # id(variable) -> (variable, {slot name: array})
 
-    def build(self, variables):
-        """Create the slots (zeros like each variable)."""
-        self._slots = [self._make_slots(v) for v in variables]
+    @property
+    def learning_rate(self):
+        return self._learning_rate
 
-    def _make_slots(self, v):
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = _number(type(self).__name__, "learning_rate", value, 0.0,
+                                      low_open=True)
+
+    def slots_for(self, variable):
+        """The slots of `variable`, created (zeros, or Adagrad's initial value) on first use."""
+        entry = self._slots.get(id(variable))
+        if entry is None or entry[0] is not variable:
+            entry = (variable, self._make_slots(variable))
+            self._slots[id(variable)] = entry
+        return entry[1]
+
+    def _make_slots(self, variable):
         return {}
 
-    def apply(self, variables, gradients):
-        """One step: update every variable in place from its gradient."""
-        if self._slots is None or len(self._slots) != len(variables):
-            self.build(variables)
+    def apply(self, variables, gradients, regularizers=None):
+        """One step: update every variable in place from its gradient; returns the summed
+        penalty of the regularizers (one per variable, or None) before the step."""
         self.iterations += 1
-        for v, g, s in zip(variables, gradients, self._slots):
-            self._update(v, g, s)
+        penalty = 0.0
+        regularizers = regularizers or [None] * len(variables)
+        for v, g, reg in zip(variables, gradients, regularizers):
+            l1, l2 = (reg.l1, reg.l2) if reg is not None else (0.0, 0.0)
+            penalty += self._update(v, g, self.slots_for(v), l1, l2)
+        return penalty
+
+    def slot_names(self):
+        """Names of the slots one variable gets, in Keras' order of optimizer variables."""
+        return list(self._make_slots(np.zeros(1)))
 
     def get_config(self):
-        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k != "iterations"}
+        return {"name": self.name, "learning_rate": self.learning_rate, **_UNSUPPORTED,
+                **self._hyper()}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key, default in _UNSUPPORTED.items():
+            if config.get(key, default) == default:
+                config.pop(key, None)
+        if isinstance(config.get("learning_rate"), dict):
+            raise ValueError("learning-rate schedules are not supported by fastops")
+        return cls(**config)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        args = ", ".join(f"{k}={v!r}" for k, v in self._hyper().items())
+        return f"{type(self).__name__}(learning_rate={self.learning_rate!r}, {args})"
 
 
-def _fraction(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0 <= value <= 1:
-        raise ValueError(f"`{name}` must be a float between [0, 1], got {value!r}")
-    return float(value)
-
-
+@register("optimizer", "sgd")
 class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum.
 
@@ -59,21 +118,29 @@ class SGD(Optimizer):
 
         m = momentum * m - lr * g
         w += m                        (nesterov: w += momentum * m - lr * g)
+
+    Example:
+        >>> SGD(learning_rate=0.01, momentum=0.9)
     """
-    name = "sgd"
+    default_name = "SGD"
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.momentum = _fraction("momentum", momentum)
+        self.momentum = _number("SGD", "momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
+
+    def _hyper(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
 
     def _make_slots(self, v):
         return {"momentum": np.zeros_like(v)} if self.momentum > 0 else {}
 
-    def _update(self, v, g, s):
-        nnops.sgd_update(v, g, s.get("momentum"), self.learning_rate, self.momentum, self.nesterov)
+    def _update(self, v, g, s, l1, l2):
+        return nn.sgd_update(v, g, s.get("momentum"), self.learning_rate, self.momentum,
+                             self.nesterov, l1=l1, l2=l2)
 
 
+@register("optimizer", "rmsprop")
 class RMSprop(Optimizer):
     """RMSprop as Keras applies it.
 
@@ -82,17 +149,19 @@ class RMSprop(Optimizer):
         v = rho * v + (1 - rho) * g**2
         w -= lr * g / sqrt(v + epsilon)     (centered: v - mean_g**2 + epsilon; momentum: via m)
     """
-    name = "rmsprop"
+    default_name = "rmsprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.rho = _fraction("rho", rho)
-        self.momentum = _fraction("momentum", momentum)
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating)) or epsilon < 0:
-            raise ValueError(f"epsilon must be a non-negative number, got {epsilon!r}")
-        self.epsilon = float(epsilon)
+        self.rho = _number("RMSprop", "rho", rho, 0.0, 1.0)
+        self.momentum = _number("RMSprop", "momentum", momentum, 0.0, 1.0)
+        self.epsilon = _number("RMSprop", "epsilon", epsilon, 0.0)
         self.centered = bool(centered)
+
+    def _hyper(self):
+        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
+                "centered": self.centered}
 
     def _make_slots(self, v):
         s = {"velocity": np.zeros_like(v)}
@@ -102,11 +171,13 @@ class RMSprop(Optimizer):
             s["average_gradient"] = np.zeros_like(v)
         return s
 
-    def _update(self, v, g, s):
-        nnops.rmsprop_update(v, g, s["velocity"], self.learning_rate, self.rho, self.epsilon,
-                             self.momentum, s.get("momentum"), s.get("average_gradient"))
+    def _update(self, v, g, s, l1, l2):
+        return nn.rmsprop_update(v, g, s["velocity"], self.learning_rate, self.rho, self.epsilon,
+                                 self.momentum, s.get("momentum"), s.get("average_gradient"),
+                                 l1=l1, l2=l2)
 
 
+@register("optimizer", "adagrad")
 class Adagrad(Optimizer):
     """Adagrad.
 
@@ -115,22 +186,28 @@ class Adagrad(Optimizer):
         acc += g**2
         w -= lr * g / sqrt(acc + epsilon)
     """
-    name = "adagrad"
+    default_name = "adagrad"
 
-    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 **kwargs):
         super().__init__(learning_rate, **kwargs)
-        if not initial_accumulator_value >= 0:
-            raise ValueError(f"initial_accumulator_value must be >= 0, got {initial_accumulator_value!r}")
-        self.initial_accumulator_value = float(initial_accumulator_value)
-        self.epsilon = float(epsilon)
+        self.initial_accumulator_value = _number("Adagrad", "initial_accumulator_value",
+                                                 initial_accumulator_value, 0.0)
+        self.epsilon = _number("Adagrad", "epsilon", epsilon, 0.0)
+
+    def _hyper(self):
+        return {"initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
 
     def _make_slots(self, v):
         return {"accumulator": np.full_like(v, self.initial_accumulator_value)}
 
-    def _update(self, v, g, s):
-        nnops.adagrad_update(v, g, s["accumulator"], self.learning_rate, self.epsilon)
+    def _update(self, v, g, s, l1, l2):
+        return nn.adagrad_update(v, g, s["accumulator"], self.learning_rate, self.epsilon,
+                                 l1=l1, l2=l2)
 
 
+@register("optimizer", "adam")
 class Adam(Optimizer):
     """Adam (optionally AMSGrad).
 
@@ -140,30 +217,41 @@ class Adam(Optimizer):
         m += (g - m) * (1 - beta_1);  v += (g**2 - v) * (1 - beta_2)
         w -= alpha * m / (sqrt(v) + epsilon)
     """
-    name = "adam"
+    default_name = "adam"
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 **kwargs):
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        self.beta_1 = _fraction("beta_1", beta_1)
-        self.beta_2 = _fraction("beta_2", beta_2)
-        self.epsilon = float(epsilon)
+        self.beta_1 = _number("Adam", "beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = _number("Adam", "beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = _number("Adam", "epsilon", epsilon, 0.0)
         self.amsgrad = bool(amsgrad)
 
+    def _hyper(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad}
+
     def _make_slots(self, v):
-        s = {"m": np.zeros_like(v), "v": np.zeros_like(v)}
+        s = {"momentum": np.zeros_like(v), "velocity": np.zeros_like(v)}
         if self.amsgrad:
-            s["vhat"] = np.zeros_like(v)
+            s["velocity_hat"] = np.zeros_like(v)
         return s
 
-    def _update(self, v, g, s):
-        nnops.adam_update(v, g, s["m"], s["v"], self.iterations, self.learning_rate, self.beta_1,
-                          self.beta_2, self.epsilon, s.get("vhat"))
-
-
-_BY_NAME = {cls.name: cls for cls in (SGD, RMSprop, Adagrad, Adam)}
+    def _update(self, v, g, s, l1, l2):
+        return nn.adam_update(v, g, s["momentum"], s["velocity"], self.iterations,
+                              self.learning_rate, self.beta_1, self.beta_2, self.epsilon,
+                              s.get("velocity_hat"), l1=l1, l2=l2)
 
 
 def get(identifier):
-    """An Optimizer from a name ('sgd', 'rmsprop', 'adagrad', 'adam', Keras defaults) or an instance."""
-    return resolve("optimizer", identifier, Optimizer, _BY_NAME)
+    """An Optimizer from a name ('sgd', 'rmsprop', 'adagrad', 'adam'; Keras defaults), a config
+    dict, or an Optimizer instance (returned as is)."""
+    return resolve("optimizer", identifier, Optimizer)
+
+
+def serialize(optimizer):
+    return _serialize(optimizer)
+
+
+def deserialize(config):
+    return get(config)

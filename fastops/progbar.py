@@ -71,3 +71,50 @@ class Progbar:
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+
+from .callbacks import Callback as _Callback  # noqa: E402  (callbacks imports this module last)
+
+
+class ProgbarLogger(_Callback):
+    """Prints 'Epoch i/n' and a progress line per epoch (verbose 1: a bar, 2: one line)."""
+
+    def __init__(self):
+        super().__init__()
+        self._bar = None
+        self._mode = "train"
+
+    def _start(self, steps):
+        verbose = self.params.get("verbose", 1)
+        self._bar = Progbar(steps or 0, verbose=verbose) if verbose else None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.params.get("verbose", 1):
+            print(f"Epoch {epoch + 1}/{self.params.get('epochs', 1)}", flush=True)
+        self._start(self.params.get("steps"))
+        self._seen = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
+        if self._bar is not None and self.params.get("verbose") == 1:
+            self._bar.update(batch + 1, list((logs or {}).items()), finalize=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._bar is not None:
+            self._bar.update(self._seen, list((logs or {}).items()), finalize=True)
+
+    def on_test_begin(self, logs=None):
+        if not getattr(self.model, "_in_fit", False):
+            self._start(self.params.get("steps"))
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self._bar is not None and not getattr(self.model, "_in_fit", False):
+            self._bar.update(batch + 1, list((logs or {}).items()),
+                             finalize=batch + 1 == self.params.get("steps"))
+
+    def on_predict_begin(self, logs=None):
+        self._start(self.params.get("steps"))
+
+    def on_predict_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(batch + 1, finalize=batch + 1 == self.params.get("steps"))

@@ -89,3 +89,47 @@ def test_get_passes_instances_through_and_rejects_other_types():
     assert isinstance(optimizers.get("RMSprop"), optimizers.RMSprop)
     with pytest.raises(TypeError):
         optimizers.get(0.1)
+
+
+def test_slots_are_keyed_by_variable_not_position():
+    """A second variable appearing, or the order changing, never resets a slot."""
+    opt = optimizers.RMSprop(learning_rate=0.1)
+    a, b = np.ones(3), np.ones(2)
+    g = np.full(3, 2.0)
+    opt.apply([a], [g])
+    velocity = opt.slots_for(a)["velocity"].copy()
+    opt.apply([b, a], [np.ones(2), g])
+    np.testing.assert_allclose(opt.slots_for(a)["velocity"], 0.9 * velocity + 0.1 * 4.0)
+    np.testing.assert_allclose(opt.slots_for(b)["velocity"], 0.1)
+
+
+def test_learning_rate_is_settable_and_checked():
+    opt = optimizers.SGD(learning_rate=0.5)
+    w = np.array([1.0])
+    opt.apply([w], [np.array([1.0])])
+    opt.learning_rate = 0.25
+    opt.apply([w], [np.array([1.0])])
+    np.testing.assert_allclose(w, [0.25])
+    for bad in (0, -1.0, float("nan"), "0.1", None):
+        with pytest.raises(ValueError, match="learning_rate"):
+            opt.learning_rate = bad
+    assert opt.learning_rate == 0.25
+
+
+def test_l2_is_folded_into_the_step_and_the_penalty_returned():
+    from fastops import regularizers
+    w = np.array([1.0, -2.0])
+    penalty = optimizers.SGD(learning_rate=0.1).apply([w], [np.zeros(2)], [regularizers.l2(0.5)])
+    assert penalty == pytest.approx(0.5 * 5)
+    np.testing.assert_allclose(w, [1.0 - 0.1 * 2 * 0.5 * 1.0, -2.0 + 0.1 * 2 * 0.5 * 2.0])
+
+
+@pytest.mark.parametrize("cls", [optimizers.SGD, optimizers.RMSprop, optimizers.Adagrad, optimizers.Adam])
+def test_config_is_keras_3_and_round_trips(cls):
+    cfg = cls().get_config()
+    assert cfg["weight_decay"] is None and cfg["use_ema"] is False and "learning_rate" in cfg
+    again = optimizers.get({"module": "keras.optimizers", "class_name": cls.__name__,
+                            "config": cfg, "registered_name": None})
+    assert type(again) is cls and again.get_config() == cfg
+    with pytest.raises(ValueError, match="not supported"):
+        cls(clipnorm=1.0)

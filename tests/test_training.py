@@ -48,9 +48,14 @@ def test_backends_reach_the_same_accuracy_on_a_slice(mnist_data, backend):
 
 @pytest.mark.slow
 def test_chapter2_notebook_reaches_keras_accuracy(mnist_data):
-    """Exactly the notebook: Dense(512, relu) -> Dense(10, softmax), rmsprop, 5 epochs, batch 128."""
+    """Exactly the notebook: Dense(512, relu) -> Dense(10, softmax), rmsprop, 5 epochs, batch 128.
+
+    Seeded (seed 0): measured test accuracies over seeds 0, 1, 2 were 0.9802, 0.9782, 0.9787
+    (one-hot and sparse labels give the same, as they train identically); seed 0 keeps a
+    margin of 0.0032 over the 0.977 line.  Unseeded, the issue-15 audit saw 1 of 40 seeds
+    below it (0.9756), so the seed is fixed rather than drawn."""
     train_images, train_labels, test_images, test_labels = mnist_data
-    network = chapter2_network()
+    network = chapter2_network(seed=0)
     history = network.fit(train_images, train_labels, epochs=5, batch_size=128, verbose=0)
     test_loss, test_acc = network.evaluate(test_images, test_labels, verbose=0)
     assert history.params["steps"] == 469

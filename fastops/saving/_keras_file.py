@@ -1,0 +1,103 @@
+"""The '.keras' file of Keras 3: a zip of config.json, metadata.json and model.weights.h5."""
+import datetime
+import io
+import json
+import os
+import zipfile
+
+from .._atomic import atomic_path
+from .._registry import serialize
+from . import _h5
+
+# The Keras release whose file format this writes (and that reads it back, tested).
+KERAS_FORMAT_VERSION = "3.15.1"
+
+
+def _compile_config(model):
+    cc = model.compile_config
+    if cc is None:
+        return None
+
+    def plain(obj):
+        if obj is None or isinstance(obj, str):
+            return obj
+        if isinstance(obj, (list, tuple)):
+            return [plain(o) for o in obj]
+        if hasattr(obj, "get_config") and hasattr(obj, "keras_module"):
+            return serialize(obj)
+        if callable(obj) and getattr(obj, "__module__", "") in ("fastops.metrics",
+                                                                 "fastops.losses"):
+            return obj.__name__  # Keras serializes its own functions by name
+        raise ValueError(f"save: cannot serialize {obj!r} in the compile config (a Python "
+                         f"function); compile with names or fastops objects to save the model")
+    return {"optimizer": serialize(model.optimizer), "loss": plain(cc["loss"]),
+            "loss_weights": None, "metrics": plain(cc["metrics"]),
+            "weighted_metrics": plain(cc["weighted_metrics"]), "run_eagerly": False,
+            "steps_per_execution": 1, "jit_compile": False}
+
+
+def save_model(model, filepath, overwrite=True):
+    """Write `model` (config, weights, optimizer state, compile config) as a '.keras' zip."""
+    path = os.fspath(filepath)
+    if not path.endswith(".keras"):
+        raise ValueError(f"save: the filename must end in `.keras`, got {path!r} (for weights "
+                         f"only, use save_weights('...weights.h5'))")
+    if not model.built:
+        raise ValueError("save: the model has not been built; fit or build it first")
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"save: {path} exists and overwrite=False")
+    import h5py
+    config = {"module": "keras", "class_name": "Sequential", "config": model.get_config(),
+              "registered_name": None,
+              "build_config": {"input_shape": list(model.input_shape)}}
+    compile_config = _compile_config(model)
+    if compile_config is not None:
+        config["compile_config"] = compile_config
+    metadata = {"keras_version": KERAS_FORMAT_VERSION,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    weights = io.BytesIO()
+    with h5py.File(weights, "w") as h5:
+        _h5.write(h5, model, model.optimizer if model.optimizer is not None
+                  and model.optimizer.iterations else None)
+    with atomic_path(path) as tmp:
+        with zipfile.ZipFile(tmp, "w") as z:
+            z.writestr("metadata.json", json.dumps(metadata))
+            z.writestr("config.json", json.dumps(config))
+            z.writestr("model.weights.h5", weights.getvalue())
+
+
+def load_model(filepath, custom_objects=None, compile=True):
+    """A Sequential model from a '.keras' file written by fastops or Keras 3."""
+    import h5py
+
+    from ..models import Sequential
+    path = os.fspath(filepath)
+    if not path.endswith(".keras"):
+        raise ValueError(f"load_model: fastops reads Keras 3 '.keras' files, got {path!r}")
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+            weights = z.read("model.weights.h5")
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a Keras 3 .keras file ({e})") from None
+    if config.get("class_name") != "Sequential":
+        raise ValueError(f"{path}: fastops loads Sequential models, this file holds a "
+                         f"{config.get('class_name')!r}")
+    model = Sequential.from_config(config["config"])
+    if not model.built:
+        shape = (config.get("build_config") or {}).get("input_shape")
+        if shape:
+            model.build(tuple(shape))
+    cc = config.get("compile_config") if compile else None
+    if cc:
+        model.compile(optimizer=cc["optimizer"], loss=cc.get("loss"), metrics=cc.get("metrics"),
+                      weighted_metrics=cc.get("weighted_metrics"))
+    with h5py.File(io.BytesIO(weights), "r") as h5:
+        arrays = _h5.read_layers(h5, model, path)
+        try:
+            model.set_weights(arrays)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{path}: {e}") from None
+        if cc:
+            _h5.read_optimizer(h5, model.optimizer, model.trainable_weights)
+    return model
