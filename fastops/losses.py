@@ -14,9 +14,8 @@ loss_i / d y_pred_i, shape of y_pred).  A bare Python function is rejected with 
 import numpy as np
 
 import fastops
-from fastops import nn
-
-from . import _pending_kernels as pk
+from . import nn
+from ._reduce import weighted_sum
 from ._registry import alias, register, resolve, serialize as _serialize
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
@@ -71,14 +70,14 @@ class Loss:
         if self.reduction in ("none", None):
             return rows if sample_weight is None else fastops.multiply(
                 rows, np.asarray(sample_weight, dtype=rows.dtype))
-        total = pk.weighted_sum(rows, sample_weight)
+        total = weighted_sum(rows, sample_weight)
         return total if self.reduction == "sum" else total / max(rows.shape[0], 1)
 
     def value_and_gradient(self, y_true, y_pred, sample_weight=None, out=None):
         """(loss, dloss/dy_pred) of the batch loss sum_i w_i loss_i / n; `out` receives the
         gradient when given."""
         n = y_pred.shape[0]
-        loss = pk.weighted_sum(self.call(y_true, y_pred), sample_weight) / n
+        loss = weighted_sum(self.call(y_true, y_pred), sample_weight) / n
         g = np.asarray(self.gradient(y_true, y_pred), dtype=y_pred.dtype)
         if g.shape != y_pred.shape:
             raise ValueError(f"{type(self).__name__}.gradient returned shape {g.shape}, "
@@ -158,8 +157,8 @@ class CategoricalCrossentropy(_Crossentropy):
     fused_activation = "softmax"
     counts = "categorical"
     fused_kernel = staticmethod(nn.softmax_crossentropy)
-    probs_kernel = staticmethod(pk.categorical_crossentropy_probs)
-    rows_kernel = staticmethod(pk.categorical_crossentropy_rows)
+    probs_kernel = staticmethod(nn.categorical_crossentropy_probs)
+    rows_kernel = staticmethod(nn.categorical_crossentropy_rows)
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": 0.0,
@@ -173,8 +172,8 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     fused_activation = "softmax"
     counts = "sparse_categorical"
     fused_kernel = staticmethod(nn.sparse_softmax_crossentropy)
-    probs_kernel = staticmethod(pk.sparse_categorical_crossentropy_probs)
-    rows_kernel = staticmethod(pk.sparse_categorical_crossentropy_rows)
+    probs_kernel = staticmethod(nn.sparse_categorical_crossentropy_probs)
+    rows_kernel = staticmethod(nn.sparse_categorical_crossentropy_rows)
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": None}
@@ -186,8 +185,8 @@ class BinaryCrossentropy(_Crossentropy):
     fused_activation = "sigmoid"
     counts = "binary"
     fused_kernel = staticmethod(nn.sigmoid_crossentropy)
-    probs_kernel = staticmethod(pk.binary_crossentropy_probs)
-    rows_kernel = staticmethod(pk.binary_crossentropy_rows)
+    probs_kernel = staticmethod(nn.binary_crossentropy_probs)
+    rows_kernel = staticmethod(nn.binary_crossentropy_rows)
 
     def get_config(self):
         return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": 0.0,
@@ -212,14 +211,14 @@ class _Regression(Loss):
 class MeanSquaredError(_Regression):
     """mean_j (y_pred - y_true)**2."""
     kernel = staticmethod(nn.mean_squared_error)
-    rows_kernel = staticmethod(pk.mean_squared_error_rows)
+    rows_kernel = staticmethod(nn.mean_squared_error_rows)
 
 
 @register("loss", "mean_absolute_error", "mae")
 class MeanAbsoluteError(_Regression):
     """mean_j |y_pred - y_true|."""
     kernel = staticmethod(nn.mean_absolute_error)
-    rows_kernel = staticmethod(pk.mean_absolute_error_rows)
+    rows_kernel = staticmethod(nn.mean_absolute_error_rows)
 
 
 # ---- Keras' loss functions: per-sample losses, shape y_pred.shape[:-1] ----
@@ -240,13 +239,13 @@ def _rows(kernel, y_pred, y_true, **kwargs):
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample binary cross-entropy (mean over the last axis), as keras.losses'."""
     _no_smoothing("binary_crossentropy", label_smoothing, axis)
-    return _rows(pk.binary_crossentropy_rows, y_pred, y_true, from_logits=from_logits)
+    return _rows(nn.binary_crossentropy_rows, y_pred, y_true, from_logits=from_logits)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample categorical cross-entropy, as keras.losses'."""
     _no_smoothing("categorical_crossentropy", label_smoothing, axis)
-    return _rows(pk.categorical_crossentropy_rows, y_pred, y_true, from_logits=from_logits)
+    return _rows(nn.categorical_crossentropy_rows, y_pred, y_true, from_logits=from_logits)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
@@ -255,18 +254,18 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if ignore_class is not None or axis != -1:
         raise ValueError("sparse_categorical_crossentropy: ignore_class and axis are not "
                          "supported by fastops")
-    return _rows(pk.sparse_categorical_crossentropy_rows, y_pred, y_true, dense=False,
+    return _rows(nn.sparse_categorical_crossentropy_rows, y_pred, y_true, dense=False,
                  from_logits=from_logits)
 
 
 def mean_squared_error(y_true, y_pred):
     """Per-sample mean squared error over the last axis, as keras.losses'."""
-    return _rows(pk.mean_squared_error_rows, y_pred, y_true)
+    return _rows(nn.mean_squared_error_rows, y_pred, y_true)
 
 
 def mean_absolute_error(y_true, y_pred):
     """Per-sample mean absolute error over the last axis, as keras.losses'."""
-    return _rows(pk.mean_absolute_error_rows, y_pred, y_true)
+    return _rows(nn.mean_absolute_error_rows, y_pred, y_true)
 
 
 mse = MSE = mean_squared_error

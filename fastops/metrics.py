@@ -13,9 +13,8 @@ import math
 import numpy as np
 
 import fastops
-from fastops import nn
-
-from . import _pending_kernels as pk
+from . import nn
+from ._reduce import weighted_sum
 from . import losses as _losses
 from ._registry import alias, lookup, register, resolve, serialize as _serialize
 
@@ -63,7 +62,7 @@ class Metric:
         if values.ndim == 0:
             values = np.full(n, float(values))
         w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-        self.add(pk.weighted_sum(values, w), n if w is None else fastops.sum(w))
+        self.add(weighted_sum(values, w), n if w is None else fastops.sum(w))
 
     def from_logits(self, activation_name):
         """Whether this metric may read the logits of a head ending in `activation_name`."""
@@ -91,7 +90,7 @@ class Mean(Metric):
     def update_state(self, values, sample_weight=None):
         values = np.asarray(values, np.float64).reshape(-1)
         w = None if sample_weight is None else np.asarray(sample_weight, np.float64)
-        self.add(pk.weighted_sum(values, w), values.size if w is None else fastops.sum(w))
+        self.add(weighted_sum(values, w), values.size if w is None else fastops.sum(w))
 
 
 class MeanMetricWrapper(Metric):
@@ -230,27 +229,27 @@ class MeanAbsoluteError(MeanSquaredError):
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """Per-sample binary accuracy (mean over the last axis)."""
     y_pred = np.asarray(y_pred)
-    return pk.binary_accuracy_rows(y_pred, np.asarray(y_true).reshape(y_pred.shape), threshold)
+    return nn.binary_accuracy_rows(y_pred, np.asarray(y_true).reshape(y_pred.shape), threshold)
 
 
 def categorical_accuracy(y_true, y_pred):
     """Per-sample [argmax(y_pred) == argmax(y_true)]."""
-    return pk.categorical_accuracy_rows(y_pred, y_true)
+    return nn.categorical_accuracy_rows(y_pred, y_true)
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
     """Per-sample [argmax(y_pred) == y_true]."""
-    return pk.sparse_categorical_accuracy_rows(y_pred, y_true)
+    return nn.sparse_categorical_accuracy_rows(y_pred, y_true)
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """Per-sample [argmax(y_true) among the top k of y_pred]."""
-    return pk.top_k_accuracy_rows(y_pred, np.asarray(y_true).argmax(-1), k)
+    return nn.top_k_accuracy_rows(y_pred, nn.argmax(y_true), k)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     """Per-sample [y_true among the top k of y_pred]."""
-    return pk.top_k_accuracy_rows(y_pred, y_true, k)
+    return nn.top_k_accuracy_rows(y_pred, y_true, k)
 
 
 mean_squared_error = mse = _losses.mean_squared_error

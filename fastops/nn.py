@@ -14,21 +14,36 @@ Conventions shared by every function here:
 """
 import numpy as np
 
-from ._kernels import (adagrad_update, adam_update, all_finite, argmax, binary_correct,
-                       categorical_correct, dropout, dropout_backward, mean_absolute_error,
-                       mean_squared_error, rmsprop_update, sgd_update, sigmoid,
-                       sigmoid_backward, sigmoid_crossentropy, softmax, softmax_backward,
-                       softmax_crossentropy, sparse_categorical_correct,
-                       sparse_softmax_crossentropy, tanh, tanh_backward, top_k_correct)
+from ._kernels import (adagrad_update, adam_update, all_finite, argmax, binary_accuracy_rows,
+                       binary_correct, binary_crossentropy_probs, binary_crossentropy_rows,
+                       categorical_accuracy_rows, categorical_correct,
+                       categorical_crossentropy_probs, categorical_crossentropy_rows, dropout,
+                       dropout_backward, l1_l2_penalty, mean_absolute_error,
+                       mean_absolute_error_rows, mean_squared_error, mean_squared_error_rows,
+                       rmsprop_update, sgd_update, sigmoid, sigmoid_backward,
+                       sigmoid_crossentropy, softmax, softmax_backward, softmax_crossentropy,
+                       sparse_categorical_accuracy_rows, sparse_categorical_correct,
+                       sparse_categorical_crossentropy_probs,
+                       sparse_categorical_crossentropy_rows, sparse_softmax_crossentropy, take_rows,
+                       tanh, tanh_backward, top_k_accuracy_rows, top_k_correct)
 
 __all__ = [
     "softmax", "softmax_backward", "sigmoid", "sigmoid_backward", "tanh", "tanh_backward",
-    "argmax", "all_finite",
+    "argmax", "all_finite", "take_rows",
+    # losses fused with the output activation, from the logits
     "softmax_crossentropy", "sparse_softmax_crossentropy", "sigmoid_crossentropy",
-    "mean_squared_error", "mean_absolute_error",
+    # losses on predictions (regression, and probabilities with Keras' clipping)
+    "mean_squared_error", "mean_absolute_error", "categorical_crossentropy_probs",
+    "sparse_categorical_crossentropy_probs", "binary_crossentropy_probs",
+    # per-row losses and accuracies (Keras' loss and metric functions)
+    "categorical_crossentropy_rows", "sparse_categorical_crossentropy_rows",
+    "binary_crossentropy_rows", "mean_squared_error_rows", "mean_absolute_error_rows",
+    "categorical_accuracy_rows", "sparse_categorical_accuracy_rows", "binary_accuracy_rows",
+    "top_k_accuracy_rows",
+    # weighted correct counts
     "categorical_correct", "sparse_categorical_correct", "binary_correct", "top_k_correct",
     "dropout", "dropout_backward", "dropout_keep",
-    "sgd_update", "rmsprop_update", "adagrad_update", "adam_update",
+    "sgd_update", "rmsprop_update", "adagrad_update", "adam_update", "l1_l2_penalty",
 ]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

@@ -15,7 +15,7 @@ import copy
 
 import numpy as np
 
-from . import _pending_kernels as pk
+from . import nn
 from . import callbacks as callbacks_mod
 from . import losses as losses_mod
 from . import metrics as metrics_mod
@@ -217,7 +217,7 @@ class Trainer(ThreadGuard):
         return logs
 
     def _penalty(self):
-        return sum(pk.l1_l2_penalty(w, r.l1, r.l2) for layer in self.layers
+        return sum(nn.l1_l2_penalty(w, r.l1, r.l2) for layer in self.layers
                    for w, r in zip(layer.trainable_weights, layer.regularizers) if r is not None)
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,

@@ -83,47 +83,85 @@ cdef extern from "fo_nn.h" nogil:
     void fo_softmax_backward_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat grad,
                                  fo_mat y, fo_mat out)
     double fo_softmax_crossentropy_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat z,
-                                       fo_mat y, const double *w, fo_mat grad, double *correct)
+                                       fo_mat y, const double *w, fo_mat grad, double *correct,
+                                       double *rows)
     double fo_softmax_crossentropy_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat z,
-                                       fo_mat y, const double *w, fo_mat grad, double *correct)
+                                       fo_mat y, const double *w, fo_mat grad, double *correct,
+                                       double *rows)
     double fo_sparse_softmax_crossentropy_f32(int isa, int nthreads, fo_idx n, fo_idx k,
                                               fo_mat z, const int64_t *labels, const double *w,
-                                              fo_mat grad, double *correct, fo_idx *bad_row)
+                                              fo_mat grad, double *correct, double *rows,
+                                              fo_idx *bad_row)
     double fo_sparse_softmax_crossentropy_f64(int isa, int nthreads, fo_idx n, fo_idx k,
                                               fo_mat z, const int64_t *labels, const double *w,
-                                              fo_mat grad, double *correct, fo_idx *bad_row)
+                                              fo_mat grad, double *correct, double *rows,
+                                              fo_idx *bad_row)
     double fo_sigmoid_crossentropy_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat z,
-                                       fo_mat y, const double *w, fo_mat grad, double *correct)
+                                       fo_mat y, const double *w, fo_mat grad, double *correct,
+                                       double *rows)
     double fo_sigmoid_crossentropy_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat z,
-                                       fo_mat y, const double *w, fo_mat grad, double *correct)
+                                       fo_mat y, const double *w, fo_mat grad, double *correct,
+                                       double *rows)
     double fo_mean_squared_error_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
-                                     fo_mat y, const double *w, fo_mat grad)
+                                     fo_mat y, const double *w, fo_mat grad, double *rows)
     double fo_mean_squared_error_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
-                                     fo_mat y, const double *w, fo_mat grad)
+                                     fo_mat y, const double *w, fo_mat grad, double *rows)
     double fo_mean_absolute_error_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
-                                      fo_mat y, const double *w, fo_mat grad)
+                                      fo_mat y, const double *w, fo_mat grad, double *rows)
     double fo_mean_absolute_error_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
-                                      fo_mat y, const double *w, fo_mat grad)
+                                      fo_mat y, const double *w, fo_mat grad, double *rows)
+    double fo_categorical_crossentropy_probs_f32(int isa, int nthreads, fo_idx n, fo_idx k,
+                                                 fo_mat p, fo_mat y, const double *w,
+                                                 fo_mat grad, double *rows)
+    double fo_categorical_crossentropy_probs_f64(int isa, int nthreads, fo_idx n, fo_idx k,
+                                                 fo_mat p, fo_mat y, const double *w,
+                                                 fo_mat grad, double *rows)
+    double fo_sparse_categorical_crossentropy_probs_f32(int isa, int nthreads, fo_idx n,
+                                                        fo_idx k, fo_mat p,
+                                                        const int64_t *labels, const double *w,
+                                                        fo_mat grad, double *rows,
+                                                        fo_idx *bad_row)
+    double fo_sparse_categorical_crossentropy_probs_f64(int isa, int nthreads, fo_idx n,
+                                                        fo_idx k, fo_mat p,
+                                                        const int64_t *labels, const double *w,
+                                                        fo_mat grad, double *rows,
+                                                        fo_idx *bad_row)
+    double fo_binary_crossentropy_probs_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
+                                            fo_mat y, const double *w, fo_mat grad,
+                                            double *rows)
+    double fo_binary_crossentropy_probs_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
+                                            fo_mat y, const double *w, fo_mat grad,
+                                            double *rows)
     void fo_argmax_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat x, int64_t *out)
     void fo_argmax_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat x, int64_t *out)
     double fo_categorical_correct_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
-                                      fo_mat y, const double *w)
+                                      fo_mat y, const double *w, double *rows)
     double fo_categorical_correct_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
-                                      fo_mat y, const double *w)
+                                      fo_mat y, const double *w, double *rows)
     double fo_sparse_categorical_correct_f32(int isa, int nthreads, fo_idx n, fo_idx k,
-                                             fo_mat p, const int64_t *labels, const double *w)
+                                             fo_mat p, const int64_t *labels, const double *w,
+                                             double *rows)
     double fo_sparse_categorical_correct_f64(int isa, int nthreads, fo_idx n, fo_idx k,
-                                             fo_mat p, const int64_t *labels, const double *w)
+                                             fo_mat p, const int64_t *labels, const double *w,
+                                             double *rows)
     double fo_binary_correct_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p, fo_mat y,
-                                 double threshold, const double *w)
+                                 double threshold, const double *w, double *rows)
     double fo_binary_correct_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p, fo_mat y,
-                                 double threshold, const double *w)
+                                 double threshold, const double *w, double *rows)
     double fo_top_k_correct_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
                                 const int64_t *labels, fo_idx top, const double *w,
-                                fo_idx *bad_row)
+                                double *rows, fo_idx *bad_row)
     double fo_top_k_correct_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p,
                                 const int64_t *labels, fo_idx top, const double *w,
-                                fo_idx *bad_row)
+                                double *rows, fo_idx *bad_row)
+    void fo_take_rows_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat src, int src_dtype,
+                          fo_idx n_src, const int64_t *idx, fo_mat out, fo_idx *bad_row)
+    void fo_take_rows_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat src, int src_dtype,
+                          fo_idx n_src, const int64_t *idx, fo_mat out, fo_idx *bad_row)
+    double fo_l1_l2_penalty_f32(int isa, int nthreads, fo_idx n, const float *w, double l1,
+                                double l2)
+    double fo_l1_l2_penalty_f64(int isa, int nthreads, fo_idx n, const double *w, double l1,
+                                double l2)
     void fo_dropout_f32(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat x, uint64_t threshold,
                         double keep_prob, uint64_t seed, fo_mat out)
     void fo_dropout_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat x, uint64_t threshold,

@@ -33,6 +33,7 @@ typedef struct {
     const double *w;
     const int64_t *labels;
     int64_t *indices;
+    double *rows;
     double scale, threshold, keep;
     fo_idx top;
     uint64_t key, cut;
@@ -111,6 +112,15 @@ static fo_partial fo_ranges(int nthreads, fo_idx n, fo_range_fn fn, const void *
     return total;
 }
 
+/* first i with labels[i] outside [0, k), or -1 */
+static fo_idx fo_bad_label(fo_idx n, fo_idx k, const int64_t *labels)
+{
+    for (fo_idx i = 0; i < n; i++)
+        if ((uint64_t)labels[i] >= (uint64_t)k)
+            return i;
+    return -1;
+}
+
 /* ---- dropout's random bits: splitmix64's finaliser over (key, element index) ---- */
 
 #define FO_GOLDEN 0x9E3779B97F4A7C15ull
@@ -157,6 +167,7 @@ typedef struct {
 #define FO_NAME(x) x##_f32
 #define FO_UPDATES(isa) updates_f32_##isa
 #include "fo_nn_rows.inc"
+#include "fo_nn_losses.inc"
 #undef FO_NAME
 #undef FO_UPDATES
 #undef FO_T
@@ -182,6 +193,7 @@ typedef struct {
 #define FO_NAME(x) x##_f64
 #define FO_UPDATES(isa) updates_f64_##isa
 #include "fo_nn_rows.inc"
+#include "fo_nn_losses.inc"
 #undef FO_NAME
 #undef FO_UPDATES
 #undef FO_T

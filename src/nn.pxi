@@ -110,7 +110,8 @@ cdef inline const double *weights_ptr(cnp.ndarray w):
 
 
 cdef object count_result(double c, cnp.ndarray w):
-    return float(c) if w is not None else int(c)
+    """A weighted count as a float; an unweighted whole count as an int."""
+    return int(c) if w is None and c == int(c) else float(c)
 
 
 cdef void finish_out(cnp.ndarray o, object out):
@@ -192,189 +193,6 @@ def softmax_backward(grad, y, out=None):
     return unwrap_out(out) if out is not None else k_out
 
 
-# ---- losses: (loss, gradient w.r.t. the first operand, [correct]) ----
-
-cdef tuple loss_grad_out(object out, bint grad, cnp.ndarray like, str fn):
-    """(out array or None, kernel output, its rows) for a loss's gradient."""
-    if not grad:
-        if out is not None:
-            raise ValueError(f"{fn}: out was given but grad=False")
-        return None, None, None
-    o = rows_out(out, like, fn)
-    k_out = kernel_out(o)
-    return o, k_out, as_rows(k_out, fn, "out")
-
-
-def softmax_crossentropy(logits, y_true, out=None, grad=True, sample_weight=None):
-    """Softmax + categorical cross-entropy from the logits, forward and backward in one pass.
-
-    Equals Keras' categorical_crossentropy(y_true, softmax(logits)), computed from the
-    logits with log-sum-exp (as TensorFlow does): no log(0), and a logit of -inf where
-    y_true is 0 adds nothing.
-
-    Args:
-        logits: (..., k) float32/float64; rows are every index but the last axis.
-        y_true: same shape (one-hot or soft targets).
-        out: optional array of logits' shape for the gradient of the mean loss,
-            w_i * (softmax(logits) * sum(y_true) - y_true) / n.  May be logits itself.
-        grad: False computes the loss only (out must be None).
-        sample_weight: optional (n,) weights w_i of the rows.
-
-    Returns:
-        (loss, gradient or None, correct): loss = sum_i w_i * loss_i / n, accumulated in
-        float64; correct = sum_i w_i * [argmax(logits_i) == argmax(y_true_i)] (an int
-        without weights).
-    """
-    fn = "softmax_crossentropy"
-    za, ya, zr, yr = rows_pair(logits, y_true, fn, "logits", "y_true")
-    cdef fo_idx n = cnp.PyArray_DIM(zr, 0), k = cnp.PyArray_DIM(zr, 1)
-    if n == 0:
-        raise ValueError(f"{fn}: logits must have at least one row, got shape {np.shape(za)}")
-    w = weights_operand(sample_weight, n, fn)
-    o, k_out, grows = loss_grad_out(out, grad, za, fn)
-    if o is not None:
-        zr = as_rows(unaliased(za, o), fn, "logits")
-        yr = as_rows(unaliased(ya, o), fn, "y_true")
-    cdef Config cfg = current_config()
-    cdef fo_mat mz = mat_of(zr), my = mat_of(yr)
-    cdef fo_mat mgr = mat_of(grows) if grows is not None else no_mat()
-    cdef const double *pw = weights_ptr(w)
-    cdef double loss, correct = 0.0
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>zr) == cnp.NPY_FLOAT32
-    with nogil:
-        if f32_:
-            loss = fo_softmax_crossentropy_f32(cfg.isa, cfg.nthreads, n, k, mz, my, pw, mgr,
-                                               &correct)
-        else:
-            loss = fo_softmax_crossentropy_f64(cfg.isa, cfg.nthreads, n, k, mz, my, pw, mgr,
-                                               &correct)
-    return loss, finished_grad(grows, k_out, out), count_result(correct, w)
-
-
-cdef object finished_grad(object grows, object k_out, object out):
-    if grows is None:
-        return None
-    sync_rows(grows, k_out)
-    finish_out(k_out, out)
-    return unwrap_out(out) if out is not None else k_out
-
-
-def sparse_softmax_crossentropy(logits, labels, out=None, grad=True, sample_weight=None):
-    """As softmax_crossentropy with integer class labels (Keras'
-    sparse_categorical_crossentropy): labels (n,) or (n, 1), each in [0, k), else
-    ValueError naming the first bad one (checked before any is used as an index).
-
-    Returns:
-        (loss, gradient or None, correct).
-    """
-    fn = "sparse_softmax_crossentropy"
-    cdef cnp.ndarray za = float_operand(logits, fn, "logits")
-    cdef cnp.ndarray zr = as_rows(za, fn, "logits")
-    cdef fo_idx n = cnp.PyArray_DIM(zr, 0), k = cnp.PyArray_DIM(zr, 1), bad = -1
-    if n == 0:
-        raise ValueError(f"{fn}: logits must have at least one row, got shape {np.shape(za)}")
-    lab = labels_operand(labels, n, fn)
-    w = weights_operand(sample_weight, n, fn)
-    o, k_out, grows = loss_grad_out(out, grad, za, fn)
-    if o is not None:
-        zr = as_rows(unaliased(za, o), fn, "logits")
-        lab = unaliased(lab, o)
-    cdef Config cfg = current_config()
-    cdef fo_mat mz = mat_of(zr)
-    cdef fo_mat mgr = mat_of(grows) if grows is not None else no_mat()
-    cdef const double *pw = weights_ptr(w)
-    cdef const int64_t *pl = <const int64_t *>cnp.PyArray_DATA(lab)
-    cdef double loss, correct = 0.0
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>zr) == cnp.NPY_FLOAT32
-    with nogil:
-        if f32_:
-            loss = fo_sparse_softmax_crossentropy_f32(cfg.isa, cfg.nthreads, n, k, mz, pl, pw,
-                                                      mgr, &correct, &bad)
-        else:
-            loss = fo_sparse_softmax_crossentropy_f64(cfg.isa, cfg.nthreads, n, k, mz, pl, pw,
-                                                      mgr, &correct, &bad)
-    checked_bad_row(bad, lab, k, fn)
-    return loss, finished_grad(grows, k_out, out), count_result(correct, w)
-
-
-def sigmoid_crossentropy(logits, y_true, out=None, grad=True, sample_weight=None):
-    """Sigmoid + binary cross-entropy from the logits, forward and backward in one pass.
-
-    loss_i is the mean over the last axis of max(z, 0) - z * y + log(1 + exp(-|z|)) (Keras'
-    binary_crossentropy(y_true, sigmoid(z)) computed from the logits, as TensorFlow does).
-
-    Returns:
-        (loss, gradient or None, correct): gradient w_i * (sigmoid(z) - y) / (n * k);
-        correct = sum_i w_i * mean_j [(z > 0) == y] (Keras' binary_accuracy at 0.5).
-    """
-    fn = "sigmoid_crossentropy"
-    za, ya, zr, yr = rows_pair(logits, y_true, fn, "logits", "y_true")
-    cdef fo_idx n = cnp.PyArray_DIM(zr, 0), k = cnp.PyArray_DIM(zr, 1)
-    if n == 0:
-        raise ValueError(f"{fn}: logits must have at least one row, got shape {np.shape(za)}")
-    w = weights_operand(sample_weight, n, fn)
-    o, k_out, grows = loss_grad_out(out, grad, za, fn)
-    if o is not None:
-        zr = as_rows(unaliased(za, o), fn, "logits")
-        yr = as_rows(unaliased(ya, o), fn, "y_true")
-    cdef Config cfg = current_config()
-    cdef fo_mat mz = mat_of(zr), my = mat_of(yr)
-    cdef fo_mat mgr = mat_of(grows) if grows is not None else no_mat()
-    cdef const double *pw = weights_ptr(w)
-    cdef double loss, correct = 0.0
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>zr) == cnp.NPY_FLOAT32
-    with nogil:
-        if f32_:
-            loss = fo_sigmoid_crossentropy_f32(cfg.isa, cfg.nthreads, n, k, mz, my, pw, mgr,
-                                               &correct)
-        else:
-            loss = fo_sigmoid_crossentropy_f64(cfg.isa, cfg.nthreads, n, k, mz, my, pw, mgr,
-                                               &correct)
-    c = correct if w is not None else (int(correct) if correct == int(correct) else correct)
-    return loss, finished_grad(grows, k_out, out), c
-
-
-cdef tuple regression(bint absolute, object y_pred, object y_true, object out, bint grad,
-                      object sample_weight, str fn):
-    pa, ya, pr, yr = rows_pair(y_pred, y_true, fn, "y_pred", "y_true")
-    cdef fo_idx n = cnp.PyArray_DIM(pr, 0), k = cnp.PyArray_DIM(pr, 1)
-    if n == 0:
-        raise ValueError(f"{fn}: y_pred must have at least one row, got shape {np.shape(pa)}")
-    w = weights_operand(sample_weight, n, fn)
-    o, k_out, grows = loss_grad_out(out, grad, pa, fn)
-    if o is not None:
-        pr = as_rows(unaliased(pa, o), fn, "y_pred")
-        yr = as_rows(unaliased(ya, o), fn, "y_true")
-    cdef Config cfg = current_config()
-    cdef fo_mat mp = mat_of(pr), my = mat_of(yr)
-    cdef fo_mat mgr = mat_of(grows) if grows is not None else no_mat()
-    cdef const double *pw = weights_ptr(w)
-    cdef double loss
-    cdef bint f32 = cnp.PyArray_TYPE(pr) == cnp.NPY_FLOAT32
-    with nogil:
-        if absolute:
-            loss = (fo_mean_absolute_error_f32(cfg.isa, cfg.nthreads, n, k, mp, my, pw, mgr)
-                    if f32 else
-                    fo_mean_absolute_error_f64(cfg.isa, cfg.nthreads, n, k, mp, my, pw, mgr))
-        else:
-            loss = (fo_mean_squared_error_f32(cfg.isa, cfg.nthreads, n, k, mp, my, pw, mgr)
-                    if f32 else
-                    fo_mean_squared_error_f64(cfg.isa, cfg.nthreads, n, k, mp, my, pw, mgr))
-    return loss, finished_grad(grows, k_out, out)
-
-
-def mean_squared_error(y_pred, y_true, out=None, grad=True, sample_weight=None):
-    """(loss, gradient or None): loss_i = mean over the last axis of (y_pred - y_true)**2,
-    loss = sum_i w_i * loss_i / n; gradient 2 * w_i * (y_pred - y_true) / (n * k)."""
-    return regression(False, y_pred, y_true, out, grad, sample_weight, "mean_squared_error")
-
-
-def mean_absolute_error(y_pred, y_true, out=None, grad=True, sample_weight=None):
-    """(loss, gradient or None): loss_i = mean over the last axis of |y_pred - y_true|;
-    gradient w_i * sign(y_pred - y_true) / (n * k) (0 where they are equal)."""
-    return regression(True, y_pred, y_true, out, grad, sample_weight, "mean_absolute_error")
-
-
 # ---- argmax and metric counts ----
 
 def argmax(x, out=None):
@@ -409,97 +227,155 @@ def argmax(x, out=None):
     return o
 
 
-def categorical_correct(y_pred, y_true, sample_weight=None):
-    """sum_i w_i * [argmax(y_pred_i) == argmax(y_true_i)] (Keras categorical_accuracy
-    times the rows); an int without weights."""
-    fn = "categorical_correct"
-    pa, ya, pr, yr = rows_pair(y_pred, y_true, fn, "y_pred", "y_true")
-    cdef fo_idx n = cnp.PyArray_DIM(pr, 0), k = cnp.PyArray_DIM(pr, 1)
+cdef enum CountKind:
+    CATEGORICAL
+    SPARSE_CATEGORICAL
+    BINARY
+    TOP_K
+
+
+cdef double run_count(int kind, bint f32, Config cfg, fo_idx n, fo_idx k, fo_mat p, fo_mat y,
+                      const int64_t *labels, double threshold, fo_idx top, const double *w,
+                      double *rows, fo_idx *bad) noexcept nogil:
+    if kind == CATEGORICAL:
+        return (fo_categorical_correct_f32 if f32 else fo_categorical_correct_f64)(
+            cfg.isa, cfg.nthreads, n, k, p, y, w, rows)
+    if kind == SPARSE_CATEGORICAL:
+        return (fo_sparse_categorical_correct_f32 if f32 else fo_sparse_categorical_correct_f64)(
+            cfg.isa, cfg.nthreads, n, k, p, labels, w, rows)
+    if kind == BINARY:
+        return (fo_binary_correct_f32 if f32 else fo_binary_correct_f64)(
+            cfg.isa, cfg.nthreads, n, k, p, y, threshold, w, rows)
+    return (fo_top_k_correct_f32 if f32 else fo_top_k_correct_f64)(
+        cfg.isa, cfg.nthreads, n, k, p, labels, top, w, rows, bad)
+
+
+cdef tuple count(int kind, str fn, object y_pred, object b, double threshold, fo_idx top,
+                 object sample_weight, bint want_rows, object rows_out):
+    """(weighted correct count, per-row correctness or None); b is y_true or labels."""
+    cdef bint sparse = kind == SPARSE_CATEGORICAL or kind == TOP_K
+    cdef cnp.ndarray pa, pr, yr = None, lab = None, w, rows = None
+    if sparse:
+        pa = float_operand(y_pred, fn, "y_pred")
+        pr = as_rows(pa, fn, "y_pred")
+    else:
+        pa, _, pr, yr = rows_pair(y_pred, b, fn, "y_pred", "y_true")
+    cdef fo_idx n = cnp.PyArray_DIM(pr, 0), k = cnp.PyArray_DIM(pr, 1), bad = -1
+    if sparse:
+        lab = labels_operand(b, n, fn)
     w = weights_operand(sample_weight, n, fn)
+    if want_rows:
+        rows = cnp.PyArray_EMPTY(1, &n, cnp.NPY_FLOAT64, False)
     cdef Config cfg = current_config()
-    cdef fo_mat mp = mat_of(pr), my = mat_of(yr)
+    cdef fo_mat mp = mat_of(pr), my = mat_of(yr) if yr is not None else no_mat()
     cdef const double *pw = weights_ptr(w)
+    cdef const int64_t *pl = <const int64_t *>cnp.PyArray_DATA(lab) if lab is not None else NULL
+    cdef double *prows = <double *>cnp.PyArray_DATA(rows) if rows is not None else NULL
+    cdef bint f32 = cnp.PyArray_TYPE(pr) == cnp.NPY_FLOAT32
     cdef double c
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>pr) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            c = fo_categorical_correct_f32(cfg.isa, cfg.nthreads, n, k, mp, my, pw)
-        else:
-            c = fo_categorical_correct_f64(cfg.isa, cfg.nthreads, n, k, mp, my, pw)
-    return count_result(c, w)
+        c = run_count(kind, f32, cfg, n, k, mp, my, pl, threshold, top, pw, prows, &bad)
+    if kind == TOP_K:
+        checked_bad_row(bad, lab, k, fn)
+    per_row = rows_result(rows, pa, rows_out, fn) if want_rows else None
+    return count_result(c, w), per_row
+
+
+def categorical_correct(y_pred, y_true, sample_weight=None):
+    """sum_i w_i * [argmax(y_pred_i) == argmax(y_true_i)] (Keras categorical_accuracy times
+    the rows); an int without weights."""
+    return count(CATEGORICAL, "categorical_correct", y_pred, y_true, 0.0, 0, sample_weight,
+                 False, None)[0]
 
 
 def sparse_categorical_correct(y_pred, labels, sample_weight=None):
     """sum_i w_i * [argmax(y_pred_i) == labels_i] (Keras sparse_categorical_accuracy times
     the rows); a label outside [0, k) is simply wrong, as in Keras."""
-    fn = "sparse_categorical_correct"
-    cdef cnp.ndarray pa = float_operand(y_pred, fn, "y_pred")
-    cdef cnp.ndarray pr = as_rows(pa, fn, "y_pred")
-    cdef fo_idx n = cnp.PyArray_DIM(pr, 0), k = cnp.PyArray_DIM(pr, 1)
-    lab = labels_operand(labels, n, fn)
-    w = weights_operand(sample_weight, n, fn)
-    cdef Config cfg = current_config()
-    cdef fo_mat mp = mat_of(pr)
-    cdef const double *pw = weights_ptr(w)
-    cdef const int64_t *pl = <const int64_t *>cnp.PyArray_DATA(lab)
-    cdef double c
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>pr) == cnp.NPY_FLOAT32
-    with nogil:
-        if f32_:
-            c = fo_sparse_categorical_correct_f32(cfg.isa, cfg.nthreads, n, k, mp, pl, pw)
-        else:
-            c = fo_sparse_categorical_correct_f64(cfg.isa, cfg.nthreads, n, k, mp, pl, pw)
-    return count_result(c, w)
+    return count(SPARSE_CATEGORICAL, "sparse_categorical_correct", y_pred, labels, 0.0, 0,
+                 sample_weight, False, None)[0]
 
 
 def binary_correct(y_pred, y_true, threshold=0.5, sample_weight=None):
     """sum_i w_i * mean_j [(y_pred_ij > threshold) == y_true_ij] (Keras binary_accuracy times
     the rows; y_true is compared exactly with 0 and 1)."""
-    fn = "binary_correct"
-    t = hyper(fn, "threshold", threshold)
-    pa, ya, pr, yr = rows_pair(y_pred, y_true, fn, "y_pred", "y_true")
-    cdef fo_idx n = cnp.PyArray_DIM(pr, 0), k = cnp.PyArray_DIM(pr, 1)
-    w = weights_operand(sample_weight, n, fn)
-    cdef Config cfg = current_config()
-    cdef fo_mat mp = mat_of(pr), my = mat_of(yr)
-    cdef const double *pw = weights_ptr(w)
-    cdef double c, th = t
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>pr) == cnp.NPY_FLOAT32
-    with nogil:
-        if f32_:
-            c = fo_binary_correct_f32(cfg.isa, cfg.nthreads, n, k, mp, my, th, pw)
-        else:
-            c = fo_binary_correct_f64(cfg.isa, cfg.nthreads, n, k, mp, my, th, pw)
-    if w is None and c == int(c):
-        return int(c)
-    return float(c)
+    t = hyper("binary_correct", "threshold", threshold)
+    return count(BINARY, "binary_correct", y_pred, y_true, t, 0, sample_weight, False, None)[0]
 
 
 def top_k_correct(y_pred, labels, k=5, sample_weight=None):
     """sum_i w_i * [labels_i among the k largest of y_pred_i] (Keras
     sparse_top_k_categorical_accuracy; a class tied with the k-th value counts as in, as in
-    TensorFlow's in_top_k)."""
-    fn = "top_k_correct"
-    top = positive_int(fn, "k", k)
-    cdef cnp.ndarray pa = float_operand(y_pred, fn, "y_pred")
-    cdef cnp.ndarray pr = as_rows(pa, fn, "y_pred")
-    cdef fo_idx n = cnp.PyArray_DIM(pr, 0), nk = cnp.PyArray_DIM(pr, 1), bad = -1
-    lab = labels_operand(labels, n, fn)
-    w = weights_operand(sample_weight, n, fn)
+    TensorFlow's in_top_k; labels outside [0, k) raise ValueError)."""
+    top = positive_int("top_k_correct", "k", k)
+    return count(TOP_K, "top_k_correct", y_pred, labels, 0.0, top, sample_weight, False, None)[0]
+
+
+def categorical_accuracy_rows(y_pred, y_true, out=None):
+    """Per-row [argmax(y_pred) == argmax(y_true)] as 0/1 in y_pred's dtype (Keras'
+    categorical_accuracy function)."""
+    return count(CATEGORICAL, "categorical_accuracy", y_pred, y_true, 0.0, 0, None, True, out)[1]
+
+
+def sparse_categorical_accuracy_rows(y_pred, labels, out=None):
+    """Per-row [argmax(y_pred) == label] (Keras' sparse_categorical_accuracy function)."""
+    return count(SPARSE_CATEGORICAL, "sparse_categorical_accuracy", y_pred, labels, 0.0, 0,
+                 None, True, out)[1]
+
+
+def binary_accuracy_rows(y_pred, y_true, threshold=0.5, out=None):
+    """Per-row mean_j [(y_pred > threshold) == y_true] (Keras' binary_accuracy function)."""
+    t = hyper("binary_accuracy", "threshold", threshold)
+    return count(BINARY, "binary_accuracy", y_pred, y_true, t, 0, None, True, out)[1]
+
+
+def top_k_accuracy_rows(y_pred, labels, k=5, out=None):
+    """Per-row [label among the k largest] (Keras' sparse_top_k_categorical_accuracy)."""
+    top = positive_int("top_k_accuracy", "k", k)
+    return count(TOP_K, "top_k_accuracy", y_pred, labels, 0.0, top, None, True, out)[1]
+
+
+# ---- row gather ----
+
+def take_rows(x, indices, out):
+    """out[i] := x[indices[i]], converted to out's dtype (float32/float64) in the same pass:
+    the batch gather of training, which np.take cannot do across dtypes.
+
+    Args:
+        x: float32/float64 array of 2 dimensions (rows, features), any layout.
+        indices: integer array (m,), each in [0, len(x)) (else ValueError, nothing written).
+        out: float32/float64 array (m, features), any layout; must not overlap x.
+    """
+    fn = "take_rows"
+    cdef cnp.ndarray xa = float_operand(x, fn, "x")
+    if cnp.PyArray_NDIM(xa) != 2:
+        raise ValueError(f"{fn}: x must be 2-D (rows, features), got shape {np.shape(xa)}")
+    if not cnp.PyArray_Check(out) or np.asarray(out).dtype.type not in (np.float32, np.float64):
+        raise TypeError(f"{fn}: out must be a float32 or float64 ndarray, got "
+                        f"{getattr(out, 'dtype', type(out).__name__)}")
+    cdef cnp.ndarray o = out
+    idx = labels_operand(indices, np.size(indices), fn)
+    cdef cnp.npy_intp dims[2]
+    dims[0] = cnp.PyArray_DIM(idx, 0)
+    dims[1] = cnp.PyArray_DIM(xa, 1)
+    check_out(o, 2, dims, cnp.PyArray_TYPE(o), fn)
+    if overlaps(o, xa):
+        raise ValueError(f"{fn}: out shares memory with x")
+    cdef cnp.ndarray k_out = kernel_out(o)
     cdef Config cfg = current_config()
-    cdef fo_mat mp = mat_of(pr)
-    cdef const double *pw = weights_ptr(w)
-    cdef const int64_t *pl = <const int64_t *>cnp.PyArray_DATA(lab)
-    cdef fo_idx tk = top
-    cdef double c
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>pr) == cnp.NPY_FLOAT32
+    cdef fo_mat mx = mat_of(xa), mo = mat_of(k_out)
+    cdef fo_idx n = dims[0], k = dims[1], n_src = cnp.PyArray_DIM(xa, 0), bad = -1
+    cdef int src = dtype_code(xa)
+    cdef const int64_t *pi = <const int64_t *>cnp.PyArray_DATA(idx)
+    cdef bint f32 = cnp.PyArray_TYPE(k_out) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            c = fo_top_k_correct_f32(cfg.isa, cfg.nthreads, n, nk, mp, pl, tk, pw, &bad)
+        if f32:
+            fo_take_rows_f32(cfg.isa, cfg.nthreads, n, k, mx, src, n_src, pi, mo, &bad)
         else:
-            c = fo_top_k_correct_f64(cfg.isa, cfg.nthreads, n, nk, mp, pl, tk, pw, &bad)
-    checked_bad_row(bad, lab, nk, fn)
-    return count_result(c, w)
+            fo_take_rows_f64(cfg.isa, cfg.nthreads, n, k, mx, src, n_src, pi, mo, &bad)
+    if bad >= 0:
+        raise ValueError(f"{fn}: indices must lie in [0, {n_src}), found {idx[bad]} at {bad}")
+    finish_out(k_out, out)
+    return out
 
 
 # ---- dropout ----
@@ -555,243 +431,3 @@ cdef object dropout_kernel(object x, object rate, object seed, object out, str f
     return unwrap_out(out) if out is not None else k_out
 
 
-# ---- optimizer updates (in place on the variable and its slots) ----
-
-cdef double hyper(str fn, str name, object value, object lo=None, object hi=None) except? -1.0:
-    """A finite number within [lo, hi], as a float; TypeError/ValueError naming it."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: {name} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{fn}: {name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
-        rng = ("" if lo is None and hi is None else
-               f" in [{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]")
-        raise ValueError(f"{fn}: {name} must be a finite number{rng}, got {value!r}")
-    return v
-
-
-cdef fo_idx positive_int(str fn, str name, object value) except -1:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{fn}: {name} must be a positive int, got {value!r}")
-    return <fo_idx>value
-
-
-cdef cnp.ndarray state_array(object a, str fn, str name, object like):
-    """An array updated in place: a writeable, C-contiguous, aligned float32/float64
-    ndarray (of like's shape and dtype when like is given)."""
-    if not cnp.PyArray_CheckExact(a):
-        raise TypeError(f"{fn}: {name} must be a numpy.ndarray, got {type(a).__name__}")
-    cdef cnp.ndarray arr = a
-    if like is None:
-        if dtype_code(arr) < 0:
-            raise TypeError(f"{fn}: {name} must be float32 or float64 (native), got {arr.dtype}")
-    elif np.shape(arr) != np.shape(like) or arr.dtype != like.dtype:
-        raise ValueError(f"{fn}: {name} must match the variable ({np.shape(like)}, {like.dtype}), "
-                         f"got ({np.shape(arr)}, {arr.dtype})")
-    if not (cnp.PyArray_ISWRITEABLE(arr) and cnp.PyArray_IS_C_CONTIGUOUS(arr)
-            and cnp.PyArray_ISALIGNED(arr)):
-        raise ValueError(f"{fn}: {name} must be writeable, C-contiguous and aligned (it is "
-                         f"updated in place)")
-    return arr
-
-
-cdef cnp.ndarray update_gradient(object g, cnp.ndarray w, str fn, tuple state):
-    """The gradient as a contiguous array of w's dtype and shape, copied when it shares
-    memory with an array the update writes (it must read the values it was given)."""
-    cdef cnp.ndarray ga = float_operand(g, fn, "gradient")
-    if ga.dtype != w.dtype:
-        raise TypeError(f"{fn}: gradient has dtype {ga.dtype} but the variable has {w.dtype}")
-    if np.shape(ga) != np.shape(w):
-        raise ValueError(f"{fn}: gradient has shape {np.shape(ga)} but the variable has shape "
-                         f"{np.shape(w)}")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(ga):
-        return np.ascontiguousarray(ga)
-    for s in state:
-        if s is not None and overlaps(ga, s):
-            return ga.copy()
-    return ga
-
-
-cdef inline void *data_or_null(object a):
-    return cnp.PyArray_DATA(<cnp.ndarray>a) if a is not None else NULL
-
-
-def sgd_update(variable, gradient, momentum_buffer=None, learning_rate=0.01, momentum=0.0,
-               nesterov=False, l1=0.0, l2=0.0):
-    """One SGD step in place (Keras' formulas); returns the penalty of the variable before it.
-
-    The gradient is first regularised, g' = g + l1 * sign(w) + 2 * l2 * w, in the same pass;
-    the penalty returned is l1 * sum|w| + l2 * sum(w**2).
-
-    Equations::
-
-        no momentum:  w -= lr * g'
-        momentum:     m = momentum * m - lr * g';  w += m
-        nesterov:     m = momentum * m - lr * g';  w += momentum * m - lr * g'
-    """
-    fn = "sgd_update"
-    cdef cnp.ndarray w = state_array(variable, fn, "variable", None)
-    cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
-    cdef double mu = hyper(fn, "momentum", momentum, 0.0, 1.0)
-    cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
-    m = state_array(momentum_buffer, fn, "momentum_buffer", w) \
-        if momentum_buffer is not None else None
-    if mu > 0 and m is None:
-        raise ValueError(f"{fn}: momentum={momentum} needs a momentum_buffer")
-    if mu == 0:
-        m = None
-    disjoint(fn, variable=w, momentum_buffer=m)
-    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, m))
-    cdef Config cfg = current_config()
-    cdef fo_idx n = cnp.PyArray_SIZE(w)
-    cdef void *pw = cnp.PyArray_DATA(w)
-    cdef void *pg = cnp.PyArray_DATA(g)
-    cdef void *pm = data_or_null(m)
-    cdef int nest = bool(nesterov)
-    cdef double penalty
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
-    with nogil:
-        if f32_:
-            penalty = fo_sgd_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
-                                        <float *>pm, lr, mu, nest, c1, c2)
-        else:
-            penalty = fo_sgd_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw, <double *>pg,
-                                        <double *>pm, lr, mu, nest, c1, c2)
-    return penalty
-
-
-def rmsprop_update(variable, gradient, velocity, learning_rate=0.001, rho=0.9, epsilon=1e-7,
-                   momentum=0.0, momentum_buffer=None, average_gradient=None, l1=0.0, l2=0.0):
-    """One RMSprop step in place, as Keras applies it; returns the penalty (see sgd_update).
-
-    Equations::
-
-        v = rho * v + (1 - rho) * g'**2
-        centered (average_gradient given): a = rho * a + (1 - rho) * g';  d = v - a**2 + eps
-        otherwise:                          d = v + eps
-        inc = lr * g' / sqrt(d)
-        momentum > 0:  m = momentum * m + inc;  w -= m
-        otherwise:     w -= inc
-    """
-    fn = "rmsprop_update"
-    cdef cnp.ndarray w = state_array(variable, fn, "variable", None)
-    cdef cnp.ndarray v = state_array(velocity, fn, "velocity", w)
-    cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
-    cdef double r = hyper(fn, "rho", rho, 0.0, 1.0), eps = hyper(fn, "epsilon", epsilon, 0.0)
-    cdef double mu = hyper(fn, "momentum", momentum, 0.0, 1.0)
-    cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
-    m = state_array(momentum_buffer, fn, "momentum_buffer", w) \
-        if momentum_buffer is not None else None
-    if mu > 0 and m is None:
-        raise ValueError(f"{fn}: momentum={momentum} needs a momentum_buffer")
-    if mu == 0:
-        m = None
-    a = state_array(average_gradient, fn, "average_gradient", w) \
-        if average_gradient is not None else None
-    disjoint(fn, variable=w, velocity=v, momentum_buffer=m, average_gradient=a)
-    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, v, m, a))
-    cdef Config cfg = current_config()
-    cdef fo_idx n = cnp.PyArray_SIZE(w)
-    cdef void *pw = cnp.PyArray_DATA(w)
-    cdef void *pg = cnp.PyArray_DATA(g)
-    cdef void *pv = cnp.PyArray_DATA(v)
-    cdef void *pm = data_or_null(m)
-    cdef void *pa = data_or_null(a)
-    cdef double penalty
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
-    with nogil:
-        if f32_:
-            penalty = fo_rmsprop_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
-                                            <float *>pv, <float *>pm, <float *>pa, lr, r, eps,
-                                            mu, c1, c2)
-        else:
-            penalty = fo_rmsprop_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw,
-                                            <double *>pg, <double *>pv, <double *>pm,
-                                            <double *>pa, lr, r, eps, mu, c1, c2)
-    return penalty
-
-
-def adagrad_update(variable, gradient, accumulator, learning_rate=0.001, epsilon=1e-7, l1=0.0,
-                   l2=0.0):
-    """One Adagrad step in place (Keras' formulas); returns the penalty (see sgd_update).
-
-    Equations::
-
-        acc += g'**2
-        w -= lr * g' / sqrt(acc + eps)
-    """
-    fn = "adagrad_update"
-    cdef cnp.ndarray w = state_array(variable, fn, "variable", None)
-    cdef cnp.ndarray acc = state_array(accumulator, fn, "accumulator", w)
-    cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
-    cdef double eps = hyper(fn, "epsilon", epsilon, 0.0)
-    cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
-    disjoint(fn, variable=w, accumulator=acc)
-    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, acc))
-    cdef Config cfg = current_config()
-    cdef fo_idx n = cnp.PyArray_SIZE(w)
-    cdef void *pw = cnp.PyArray_DATA(w)
-    cdef void *pg = cnp.PyArray_DATA(g)
-    cdef void *pa = cnp.PyArray_DATA(acc)
-    cdef double penalty
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
-    with nogil:
-        if f32_:
-            penalty = fo_adagrad_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
-                                            <float *>pa, lr, eps, c1, c2)
-        else:
-            penalty = fo_adagrad_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw,
-                                            <double *>pg, <double *>pa, lr, eps, c1, c2)
-    return penalty
-
-
-def adam_update(variable, gradient, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                epsilon=1e-7, vhat=None, l1=0.0, l2=0.0):
-    """One Adam step in place (Keras' formulas); `step` counts from 1; returns the penalty
-    (see sgd_update).
-
-    Equations::
-
-        alpha = lr * sqrt(1 - beta_2**step) / (1 - beta_1**step)
-        m += (g' - m) * (1 - beta_1)
-        v += (g'**2 - v) * (1 - beta_2)
-        amsgrad (vhat given): vhat = max(vhat, v);  v_used = vhat
-        w -= alpha * m / (sqrt(v_used) + eps)
-    """
-    fn = "adam_update"
-    cdef cnp.ndarray w = state_array(variable, fn, "variable", None)
-    cdef cnp.ndarray ma = state_array(m, fn, "m", w)
-    cdef cnp.ndarray va = state_array(v, fn, "v", w)
-    vh = state_array(vhat, fn, "vhat", w) if vhat is not None else None
-    cdef fo_idx t = positive_int(fn, "step", step)
-    cdef double b1 = hyper(fn, "beta_1", beta_1, 0.0, 1.0)
-    cdef double b2 = hyper(fn, "beta_2", beta_2, 0.0, 1.0)
-    if b1 == 1.0:
-        raise ValueError(f"{fn}: beta_1 must be < 1, got {beta_1!r}")
-    cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
-    cdef double eps = hyper(fn, "epsilon", epsilon, 0.0)
-    cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
-    cdef double alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
-    disjoint(fn, variable=w, m=ma, v=va, vhat=vh)
-    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, ma, va, vh))
-    cdef Config cfg = current_config()
-    cdef fo_idx n = cnp.PyArray_SIZE(w)
-    cdef void *pw = cnp.PyArray_DATA(w)
-    cdef void *pg = cnp.PyArray_DATA(g)
-    cdef void *pm = cnp.PyArray_DATA(ma)
-    cdef void *pv = cnp.PyArray_DATA(va)
-    cdef void *pvh = data_or_null(vh)
-    cdef double penalty
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
-    with nogil:
-        if f32_:
-            penalty = fo_adam_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
-                                         <float *>pm, <float *>pv, <float *>pvh, alpha, b1, b2,
-                                         eps, c1, c2)
-        else:
-            penalty = fo_adam_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw, <double *>pg,
-                                         <double *>pm, <double *>pv, <double *>pvh, alpha, b1,
-                                         b2, eps, c1, c2)
-    return penalty

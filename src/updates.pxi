@@ -1,0 +1,261 @@
+# The optimizer updates (exported as fastops.nn.*_update): in place on the variable and its
+# slots, the gradient regularised in the same pass.  Included by _kernels.pyx; the C is
+# src/fo_nn_updates.inc.
+
+
+cdef double hyper(str fn, str name, object value, object lo=None, object hi=None) except? -1.0:
+    """A finite number within [lo, hi], as a float; TypeError/ValueError naming it."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be a number, got {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{fn}: {name} must be a number, got {value!r}") from None
+    if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = ("" if lo is None and hi is None else
+               f" in [{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]")
+        raise ValueError(f"{fn}: {name} must be a finite number{rng}, got {value!r}")
+    return v
+
+
+cdef fo_idx positive_int(str fn, str name, object value) except -1:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{fn}: {name} must be a positive int, got {value!r}")
+    return <fo_idx>value
+
+
+cdef cnp.ndarray state_array(object a, str fn, str name, object like):
+    """An array updated in place: a writeable, C-contiguous, aligned float32/float64
+    ndarray (of like's shape and dtype when like is given)."""
+    if not cnp.PyArray_CheckExact(a):
+        raise TypeError(f"{fn}: {name} must be a numpy.ndarray, got {type(a).__name__}")
+    cdef cnp.ndarray arr = a
+    if like is None:
+        if dtype_code(arr) < 0:
+            raise TypeError(f"{fn}: {name} must be float32 or float64 (native), got {arr.dtype}")
+    elif np.shape(arr) != np.shape(like) or arr.dtype != like.dtype:
+        raise ValueError(f"{fn}: {name} must match the variable ({np.shape(like)}, {like.dtype}), "
+                         f"got ({np.shape(arr)}, {arr.dtype})")
+    if not (cnp.PyArray_ISWRITEABLE(arr) and cnp.PyArray_IS_C_CONTIGUOUS(arr)
+            and cnp.PyArray_ISALIGNED(arr)):
+        raise ValueError(f"{fn}: {name} must be writeable, C-contiguous and aligned (it is "
+                         f"updated in place)")
+    return arr
+
+
+cdef cnp.ndarray update_gradient(object g, cnp.ndarray w, str fn, tuple state):
+    """The gradient as a contiguous array of w's dtype and shape, copied when it shares
+    memory with an array the update writes (it must read the values it was given)."""
+    cdef cnp.ndarray ga = float_operand(g, fn, "gradient")
+    if ga.dtype != w.dtype:
+        raise TypeError(f"{fn}: gradient has dtype {ga.dtype} but the variable has {w.dtype}")
+    if np.shape(ga) != np.shape(w):
+        raise ValueError(f"{fn}: gradient has shape {np.shape(ga)} but the variable has shape "
+                         f"{np.shape(w)}")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(ga):
+        return np.ascontiguousarray(ga)
+    for s in state:
+        if s is not None and overlaps(ga, s):
+            return ga.copy()
+    return ga
+
+
+cdef inline void *data_or_null(object a):
+    return cnp.PyArray_DATA(<cnp.ndarray>a) if a is not None else NULL
+
+
+def sgd_update(variable, gradient, momentum_buffer=None, learning_rate=0.01, momentum=0.0,
+               nesterov=False, l1=0.0, l2=0.0):
+    """One SGD step in place (Keras' formulas); returns the penalty of the variable before it.
+
+    The gradient is first regularised, g' = g + l1 * sign(w) + 2 * l2 * w, in the same pass;
+    the penalty returned is l1 * sum|w| + l2 * sum(w**2).
+
+    Equations::
+
+        no momentum:  w -= lr * g'
+        momentum:     m = momentum * m - lr * g';  w += m
+        nesterov:     m = momentum * m - lr * g';  w += momentum * m - lr * g'
+    """
+    fn = "sgd_update"
+    cdef cnp.ndarray w = state_array(variable, fn, "variable", None)
+    cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
+    cdef double mu = hyper(fn, "momentum", momentum, 0.0, 1.0)
+    cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
+    m = state_array(momentum_buffer, fn, "momentum_buffer", w) \
+        if momentum_buffer is not None else None
+    if mu > 0 and m is None:
+        raise ValueError(f"{fn}: momentum={momentum} needs a momentum_buffer")
+    if mu == 0:
+        m = None
+    disjoint(fn, variable=w, momentum_buffer=m)
+    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, m))
+    cdef Config cfg = current_config()
+    cdef fo_idx n = cnp.PyArray_SIZE(w)
+    cdef void *pw = cnp.PyArray_DATA(w)
+    cdef void *pg = cnp.PyArray_DATA(g)
+    cdef void *pm = data_or_null(m)
+    cdef int nest = bool(nesterov)
+    cdef double penalty
+    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
+    with nogil:
+        if f32_:
+            penalty = fo_sgd_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
+                                        <float *>pm, lr, mu, nest, c1, c2)
+        else:
+            penalty = fo_sgd_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw, <double *>pg,
+                                        <double *>pm, lr, mu, nest, c1, c2)
+    return penalty
+
+
+def rmsprop_update(variable, gradient, velocity, learning_rate=0.001, rho=0.9, epsilon=1e-7,
+                   momentum=0.0, momentum_buffer=None, average_gradient=None, l1=0.0, l2=0.0):
+    """One RMSprop step in place, as Keras applies it; returns the penalty (see sgd_update).
+
+    Equations::
+
+        v = rho * v + (1 - rho) * g'**2
+        centered (average_gradient given): a = rho * a + (1 - rho) * g';  d = v - a**2 + eps
+        otherwise:                          d = v + eps
+        inc = lr * g' / sqrt(d)
+        momentum > 0:  m = momentum * m + inc;  w -= m
+        otherwise:     w -= inc
+    """
+    fn = "rmsprop_update"
+    cdef cnp.ndarray w = state_array(variable, fn, "variable", None)
+    cdef cnp.ndarray v = state_array(velocity, fn, "velocity", w)
+    cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
+    cdef double r = hyper(fn, "rho", rho, 0.0, 1.0), eps = hyper(fn, "epsilon", epsilon, 0.0)
+    cdef double mu = hyper(fn, "momentum", momentum, 0.0, 1.0)
+    cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
+    m = state_array(momentum_buffer, fn, "momentum_buffer", w) \
+        if momentum_buffer is not None else None
+    if mu > 0 and m is None:
+        raise ValueError(f"{fn}: momentum={momentum} needs a momentum_buffer")
+    if mu == 0:
+        m = None
+    a = state_array(average_gradient, fn, "average_gradient", w) \
+        if average_gradient is not None else None
+    disjoint(fn, variable=w, velocity=v, momentum_buffer=m, average_gradient=a)
+    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, v, m, a))
+    cdef Config cfg = current_config()
+    cdef fo_idx n = cnp.PyArray_SIZE(w)
+    cdef void *pw = cnp.PyArray_DATA(w)
+    cdef void *pg = cnp.PyArray_DATA(g)
+    cdef void *pv = cnp.PyArray_DATA(v)
+    cdef void *pm = data_or_null(m)
+    cdef void *pa = data_or_null(a)
+    cdef double penalty
+    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
+    with nogil:
+        if f32_:
+            penalty = fo_rmsprop_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
+                                            <float *>pv, <float *>pm, <float *>pa, lr, r, eps,
+                                            mu, c1, c2)
+        else:
+            penalty = fo_rmsprop_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw,
+                                            <double *>pg, <double *>pv, <double *>pm,
+                                            <double *>pa, lr, r, eps, mu, c1, c2)
+    return penalty
+
+
+def adagrad_update(variable, gradient, accumulator, learning_rate=0.001, epsilon=1e-7, l1=0.0,
+                   l2=0.0):
+    """One Adagrad step in place (Keras' formulas); returns the penalty (see sgd_update).
+
+    Equations::
+
+        acc += g'**2
+        w -= lr * g' / sqrt(acc + eps)
+    """
+    fn = "adagrad_update"
+    cdef cnp.ndarray w = state_array(variable, fn, "variable", None)
+    cdef cnp.ndarray acc = state_array(accumulator, fn, "accumulator", w)
+    cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
+    cdef double eps = hyper(fn, "epsilon", epsilon, 0.0)
+    cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
+    disjoint(fn, variable=w, accumulator=acc)
+    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, acc))
+    cdef Config cfg = current_config()
+    cdef fo_idx n = cnp.PyArray_SIZE(w)
+    cdef void *pw = cnp.PyArray_DATA(w)
+    cdef void *pg = cnp.PyArray_DATA(g)
+    cdef void *pa = cnp.PyArray_DATA(acc)
+    cdef double penalty
+    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
+    with nogil:
+        if f32_:
+            penalty = fo_adagrad_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
+                                            <float *>pa, lr, eps, c1, c2)
+        else:
+            penalty = fo_adagrad_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw,
+                                            <double *>pg, <double *>pa, lr, eps, c1, c2)
+    return penalty
+
+
+def adam_update(variable, gradient, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                epsilon=1e-7, vhat=None, l1=0.0, l2=0.0):
+    """One Adam step in place (Keras' formulas); `step` counts from 1; returns the penalty
+    (see sgd_update).
+
+    Equations::
+
+        alpha = lr * sqrt(1 - beta_2**step) / (1 - beta_1**step)
+        m += (g' - m) * (1 - beta_1)
+        v += (g'**2 - v) * (1 - beta_2)
+        amsgrad (vhat given): vhat = max(vhat, v);  v_used = vhat
+        w -= alpha * m / (sqrt(v_used) + eps)
+    """
+    fn = "adam_update"
+    cdef cnp.ndarray w = state_array(variable, fn, "variable", None)
+    cdef cnp.ndarray ma = state_array(m, fn, "m", w)
+    cdef cnp.ndarray va = state_array(v, fn, "v", w)
+    vh = state_array(vhat, fn, "vhat", w) if vhat is not None else None
+    cdef fo_idx t = positive_int(fn, "step", step)
+    cdef double b1 = hyper(fn, "beta_1", beta_1, 0.0, 1.0)
+    cdef double b2 = hyper(fn, "beta_2", beta_2, 0.0, 1.0)
+    if b1 == 1.0:
+        raise ValueError(f"{fn}: beta_1 must be < 1, got {beta_1!r}")
+    cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
+    cdef double eps = hyper(fn, "epsilon", epsilon, 0.0)
+    cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
+    cdef double alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
+    disjoint(fn, variable=w, m=ma, v=va, vhat=vh)
+    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, ma, va, vh))
+    cdef Config cfg = current_config()
+    cdef fo_idx n = cnp.PyArray_SIZE(w)
+    cdef void *pw = cnp.PyArray_DATA(w)
+    cdef void *pg = cnp.PyArray_DATA(g)
+    cdef void *pm = cnp.PyArray_DATA(ma)
+    cdef void *pv = cnp.PyArray_DATA(va)
+    cdef void *pvh = data_or_null(vh)
+    cdef double penalty
+    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
+    with nogil:
+        if f32_:
+            penalty = fo_adam_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
+                                         <float *>pm, <float *>pv, <float *>pvh, alpha, b1, b2,
+                                         eps, c1, c2)
+        else:
+            penalty = fo_adam_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw, <double *>pg,
+                                         <double *>pm, <double *>pv, <double *>pvh, alpha, b1,
+                                         b2, eps, c1, c2)
+    return penalty
+
+
+def l1_l2_penalty(w, l1=0.0, l2=0.0):
+    """l1 * sum|w| + l2 * sum(w**2) of a float array (the loss term of Keras' l1_l2
+    regulariser), accumulated in float64."""
+    fn = "l1_l2_penalty"
+    cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
+    cdef cnp.ndarray wa = np.ascontiguousarray(float_operand(w, fn, "w"))
+    cdef Config cfg = current_config()
+    cdef fo_idx n = cnp.PyArray_SIZE(wa)
+    cdef void *pw = cnp.PyArray_DATA(wa)
+    cdef double r
+    with nogil:
+        if cnp.PyArray_TYPE(wa) == cnp.NPY_FLOAT32:
+            r = fo_l1_l2_penalty_f32(cfg.isa, cfg.nthreads, n, <const float *>pw, c1, c2)
+        else:
+            r = fo_l1_l2_penalty_f64(cfg.isa, cfg.nthreads, n, <const double *>pw, c1, c2)
+    return r
