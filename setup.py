@@ -11,6 +11,7 @@ Environment switches:
 """
 import glob
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,22 @@ C_SOURCES = {
     "_elementwise": ["src/elementwise_kernels.c"],
     "_matmul": ["src/gemm_kernels.c"],
     "_nn": ["src/nn_kernels.c"],
+    "_cython_kernels": [],
+    "_cython_kernels_avx2": [],
 }
+
+# Extensions compiled with flags of their own.  The AVX2 build of the pure-Cython rung
+# gets the target flags on its command line (Cython has no per-function target
+# attribute); it is built for x86-64 gcc/clang only and imported only on CPUs with
+# AVX2 and FMA (src/_cython_kernels.pyx checks first).
+EXTRA_CFLAGS = {"_cython_kernels_avx2": ["-mavx2", "-mfma"]}
+
+
+def _builds_for_this_target(name):
+    if name not in EXTRA_CFLAGS:
+        return True
+    machine = platform.machine().lower()
+    return sys.platform != "win32" and machine in ("x86_64", "amd64")
 
 
 def _compiler_accepts_openmp():
@@ -74,7 +90,7 @@ def _extensions():
     exts = []
     for name in sorted(C_SOURCES):
         pyx = f"src/{name}.pyx"
-        if not os.path.exists(pyx):
+        if not os.path.exists(pyx) or not _builds_for_this_target(name):
             continue
         exts.append(Extension(
             f"fastops.{name}",
@@ -83,7 +99,7 @@ def _extensions():
             depends=sorted(glob.glob("src/*.h") + glob.glob("src/*.inc")),
             include_dirs=["src", np.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            extra_compile_args=cflags,
+            extra_compile_args=cflags + EXTRA_CFLAGS.get(name, []),
             extra_link_args=ldflags,
         ))
     debug = bool(os.environ.get("FASTOPS_DEBUG_CYTHON"))
