@@ -134,14 +134,23 @@ def per_call(fn, args, min_time=0.05):
         reps *= 2 if elapsed < min_time / 4 else max(2, int(min_time / elapsed) + 1)
 
 
+def wait_until_quiet(quiet, patience=30.0):
+    """Wait (up to `patience` seconds) until other processes use at most `quiet` cores."""
+    deadline = time.perf_counter() + patience
+    while time.perf_counter() < deadline:
+        if busy_cores_elsewhere(lambda: time.sleep(0.2))[1] <= quiet:
+            return
+
+
 def interleaved(fns, args, rounds=5, nthreads=1, quiet=0.15, retries=4):
-    """{name: (best seconds per call, worst load of other processes seen)}."""
+    """{name: (best seconds per call, load of other processes during that best)}."""
     best = {name: (float("inf"), 0.0) for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
             if nthreads > 1:
                 time.sleep(0.3)  # let the previous implementation's spinning threads sleep
             for _ in range(retries):
+                wait_until_quiet(quiet)
                 seconds, load = busy_cores_elsewhere(lambda: per_call(fn, args))
                 if load <= quiet:
                     break

@@ -214,7 +214,9 @@ def gemm(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, double alpha, double beta,
         pa_, pb_ = pb_, pa_
         rsa, csa, rsb, csb = csb, rsb, csa, rsa
         rsc, csc = csc, rsc
-    nthreads = max(1, min(nthreads, <int>(flops / FLOPS_PER_THREAD)))
+    nthreads = max(nthreads, 1)
+    if flops < <double>nthreads * FLOPS_PER_THREAD:
+        nthreads = max(1, <int>(flops / FLOPS_PER_THREAD))
     size_a = balanced(m, MC, MR) * min(k, <Py_ssize_t>KC) * w
     size_b = balanced(n, NC, nr) * min(k, <Py_ssize_t>KC) * w
     raw_a = malloc(size_a + 64)
