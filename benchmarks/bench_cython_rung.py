@@ -45,7 +45,12 @@ def elementwise_impl(op, impl, nthreads):
     """fn(x, y, out) -> out for one rung; `out` preallocated for all but naive."""
     code, _, numpy_fn = ELEMENTWISE[op]
     if impl == "cython":
-        return lambda x, y, out: (ck.binary(code, x, y, out, nthreads), out)[1]
+        binary = ck.binary  # the build chosen at import, looked up once like fastops' below
+
+        def cython_call(x, y, out):
+            binary(code, x, y, out, nthreads)
+            return out
+        return cython_call
     if impl == "fastops":
         fn = getattr(fastops, op)
         return (lambda x, y, out: fn(x, out=out)) if op == "relu" else \
@@ -58,7 +63,12 @@ def elementwise_impl(op, impl, nthreads):
 
 def matmul_impl(impl, nthreads):
     if impl == "cython":
-        return lambda a, b, out: (ck.gemm(a, b, out, 1.0, 0.0, nthreads), out)[1]
+        gemm = ck.gemm
+
+        def cython_call(a, b, out):
+            gemm(a, b, out, 1.0, 0.0, nthreads)
+            return out
+        return cython_call
     if impl == "fastops":
         return lambda a, b, out: fastops.matmul(a, b, out=out, backend="fastops")
     if impl == "numpy":
@@ -190,7 +200,7 @@ def report(nthreads):
                 fns = {name: elementwise_impl(op, name, nthreads) for name in impls}
                 code = ELEMENTWISE[op][0]
                 fns["cython-portable"] = lambda x, y, out: ck.PORTABLE.binary(code, x, y, out, nthreads)
-                res = interleaved(fns, (x, y, out), rounds=2 if "naive" in fns else 5,
+                res = interleaved(fns, (x, y, out), rounds=2 if "naive" in fns else 7,
                                   nthreads=nthreads)
                 us = {k: v[0] * 1e6 for k, v in res.items()}
                 print(f"{op} {shape} out= us: " + ", ".join(f"{k} {v:.2f}" for k, v in us.items())
@@ -204,7 +214,7 @@ def report(nthreads):
                            "fastops": (lambda x, y, out: getattr(fastops, op)(x)) if op == "relu"
                            else (lambda x, y, out: getattr(fastops, op)(x, y))}
                     fns_out = {"cython": elementwise_impl(op, "cython", nthreads)}
-                    res = interleaved(fns, (x, y, None), rounds=5, nthreads=nthreads)
+                    res = interleaved(fns, (x, y, None), rounds=7, nthreads=nthreads)
                     print(f"{op} {shape} allocating: cython/fastops time "
                           f"{res['cython'][0] / res['fastops'][0]:.2f} ({res['cython'][0] * 1e6:.0f} us"
                           f" vs {res['fastops'][0] * 1e6:.0f} us) | worst load elsewhere "
