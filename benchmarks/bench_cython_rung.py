@@ -172,7 +172,9 @@ def interleaved(fns, args, rounds=5, nthreads=1, quiet=0.15, retries=4):
 def report(nthreads):
     from threadpoolctl import threadpool_info, threadpool_limits
     fastops.set_num_threads(nthreads)
-    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    # NumPy's OpenBLAS (np.matmul's), not scipy's second copy
+    blas = sorted((i for i in threadpool_info() if i["user_api"] == "blas"),
+                  key=lambda i: "numpy" not in i["filepath"])
     print(f"\n## {nthreads} thread(s); fastops simd {fastops.get_simd()}, cython build {ck.ISA}, "
           f"BLAS {blas[0]['internal_api']} {blas[0]['version']} ({blas[0]['architecture']})")
     with threadpool_limits(nthreads):
