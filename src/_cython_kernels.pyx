@@ -28,6 +28,7 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport free, malloc
 
+import os
 import types
 
 import numpy as np
@@ -48,22 +49,20 @@ PORTABLE = types.SimpleNamespace(**{name: globals()[name] for name in ENTRIES})
 
 
 def _cpu_level():
-    """0: portable only; 1: the AVX2 build runs here (fastops._config's ISA levels)."""
+    """The CPU's ISA level as fastops' own check sees it (fastops._config's protocol: it
+    must not cap the package's level when this module lacks a build for it)."""
     from fastops._elementwise import _cpu_level as fastops_cpu_level
-    if fastops_cpu_level() < 1:
-        return 0
-    try:
-        from fastops import _cython_kernels_avx2  # noqa: F401  (built on x86-64 only)
-    except ImportError:
-        return 0
-    return 1
+    return fastops_cpu_level()
 
 
 def _avx2_build():
-    """The AVX2 build's module, or None where it cannot run."""
+    """The AVX2 build's module, or None where it cannot run or was not built."""
     if _cpu_level() < 1:
         return None
-    from fastops import _cython_kernels_avx2
+    try:
+        from fastops import _cython_kernels_avx2  # built on x86-64 gcc/clang only
+    except ImportError:
+        return None
     return _cython_kernels_avx2
 
 
@@ -86,4 +85,4 @@ def _set_num_threads(int n):
 
 
 ISA = "portable"
-_set_isa(0 if __import__("os").environ.get("FASTOPS_SIMD", "auto") == "portable" else 1)
+_set_isa(0 if os.environ.get("FASTOPS_SIMD", "auto") == "portable" else 1)
