@@ -128,6 +128,19 @@ def test_binary_broadcasting(build, shapes, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_zero_stride_inputs(build, dtype):
+    """Inputs of full shape whose strides are zero (np.broadcast_to views)."""
+    rng = np.random.default_rng(10)
+    row, col = data(rng, (1, 9), dtype), data(rng, (7, 1), dtype)
+    a, b = np.broadcast_to(row, (7, 9)), np.broadcast_to(col, (7, 9))
+    for op in range(8):
+        assert_bitwise(run_binary(build, op, a, b), numpy_op(op, a, b))
+    x = np.asarray(np.nan_to_num(a, nan=1.0, posinf=2.0, neginf=-2.0))
+    for axes in [(0,), (1,), (0, 1)]:
+        assert_sum_close(build, np.broadcast_to(x[:1], (700, 9)), axes)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_relu_is_maximum_with_a_zero_scalar(build, dtype):
     rng = np.random.default_rng(3)
     for _, x in layouts(rng, (33, 17), dtype):
