@@ -12,6 +12,7 @@ Environment switches:
 """
 import glob
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -23,11 +24,26 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 # extension -> its sources (the .pyx first, then the hand-written C it links) and whether it
-# uses OpenMP
+# uses OpenMP (only the pure-Cython rung does, for prange)
 EXTENSIONS = {
     "_kernels": (["src/_kernels.pyx", "src/fo_elementwise.c", "src/fo_gemm.c", "src/fo_nn.c",
                   "src/fo_pool.c"], False),
+    "_cython_kernels": (["src/_cython_kernels.pyx"], True),
+    "_cython_kernels_avx2": (["src/_cython_kernels_avx2.pyx"], True),
 }
+
+# Extensions compiled with flags of their own.  The AVX2 build of the pure-Cython rung
+# gets the target flags on its command line (Cython has no per-function target
+# attribute); it is built for x86-64 gcc/clang only and imported only on CPUs with
+# AVX2 and FMA (src/_cython_kernels.pyx checks first).
+EXTRA_CFLAGS = {"_cython_kernels_avx2": ["-mavx2", "-mfma"]}
+
+
+def _builds_for_this_target(name):
+    if name not in EXTRA_CFLAGS:
+        return True
+    machine = platform.machine().lower()
+    return sys.platform != "win32" and machine in ("x86_64", "amd64")
 
 
 def _compiler_accepts_openmp():
@@ -75,6 +91,8 @@ def _extensions():
         print("fastops: building WITHOUT OpenMP")
     exts = []
     for name, (sources, wants_openmp) in sorted(EXTENSIONS.items()):
+        if not _builds_for_this_target(name):
+            continue
         cflags, ldflags = _flags(wants_openmp and have_openmp)
         exts.append(Extension(
             f"fastops.{name}",
@@ -84,7 +102,7 @@ def _extensions():
                            + glob.glob("src/*.pxd")),
             include_dirs=["src", np.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            extra_compile_args=cflags,
+            extra_compile_args=cflags + EXTRA_CFLAGS.get(name, []),
             extra_link_args=ldflags,
         ))
     debug = bool(os.environ.get("FASTOPS_DEBUG_CYTHON"))

@@ -11,7 +11,7 @@ from ._config import (config_context, cpu_simd, get_backend, get_num_threads, ge
 from ._info import show_config
 from ._kernels import (add, bias_add, bias_add_relu, divide, dot, matmul, maximum, minimum,
                        multiply, relu, relu_backward, subtract, sum)
-from . import nn
+from . import cython, naive, nn  # the rungs beside the SIMD kernels, and the nn kernels
 
 __version__ = "0.2.0"
 

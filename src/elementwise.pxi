@@ -17,16 +17,11 @@ cdef cnp.ndarray _ZERO64 = np.zeros((), np.float64)
 _ZERO32.flags.writeable = False
 _ZERO64.flags.writeable = False
 
-_cython_rung = None
-
-
-def cython_rung():
-    """fastops._cython_kernels, the pure-Cython rung (imported on first use)."""
-    global _cython_rung
-    if _cython_rung is None:
-        from fastops import _cython_kernels
-        _cython_rung = _cython_kernels
-    return _cython_rung
+def cython_rung(int isa):
+    """The pure-Cython rung's entries for ISA level `isa` (fastops._cython_kernels, imported
+    on first use: the rung is only loaded by those who run it)."""
+    from fastops import _cython_kernels
+    return _cython_kernels.build_for(isa)
 
 
 cdef void broadcast_strides(cnp.ndarray x, int nd, const cnp.npy_intp *shape,
@@ -78,7 +73,7 @@ cdef object binary_arrays(int op, cnp.ndarray a, cnp.ndarray b, object out, int 
         a = unaliased(a, o)
         b = unaliased(b, o)
     if tier == TIER_CYTHON:
-        cython_rung().binary(op, a, b, o, cfg.nthreads)
+        cython_rung(cfg.isa).binary(op, a, b, o, cfg.nthreads)
     else:
         broadcast_strides(a, nd, shape, sa)
         broadcast_strides(b, nd, shape, sb)
@@ -400,7 +395,7 @@ cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier)
     cfg = current_config()
     if tier == TIER_CYTHON:
         axes = tuple([d for d in range(nd) if reduced[d]])
-        r = cython_rung().sum(xa, axes, cfg.nthreads)
+        r = cython_rung(cfg.isa).sum(xa, axes, cfg.nthreads)
         if k == 0:
             total = r
         else:

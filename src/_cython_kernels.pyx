@@ -1,0 +1,69 @@
+# cython: language_level=3
+"""The pure-Cython rung of fastops: elementwise ops, sums and GEMM in Cython alone.
+
+Between the naive Python loops (fastops.naive) and fastops' C kernels with SIMD
+intrinsics, this rung shows how far typed loops, threads and cache blocking get when
+the compiler does the vectorising.  No hand-written C, no intrinsics: typed pointers
+into ndarrays, `nogil` loops, `prange`, and loops written so that gcc vectorises them.
+
+The code is in four .pxi files, included here and in fastops._cython_kernels_avx2:
+  cython_layout.pxi       the iteration space of a broadcast loop, canonicalized
+  cython_elementwise.pxi  binary(): out := op(a, b)
+  cython_sum.pxi          sum(): pairwise sums over any axes
+  cython_gemm.pxi         gemm(): the BLIS loops around an auto-vectorised micro-kernel
+
+Two builds of the same source.  A portable build targets baseline x86-64, whose SSE2
+has 128-bit registers and no fused multiply-add, so at most half the arithmetic rate
+of an AVX2 + FMA core: this module.  fastops._cython_kernels_avx2 is the same code built
+with -mavx2 -mfma.  build_for(isa) picks one per call, from the SIMD level of the call's
+settings, so fastops.set_simd / config_context choose the Cython rung's build as they
+choose the C kernels'.
+
+Entries (the caller validates, broadcasts and allocates; nothing is checked here):
+  binary(op, a, b, out, nthreads), sum(x, axes, nthreads),
+  gemm(a, b, c, alpha, beta, nthreads)
+"""
+cimport numpy as cnp
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport free, malloc
+
+import types
+
+import numpy as np
+
+cnp.import_array()
+
+include "cython_layout.pxi"
+include "cython_elementwise.pxi"
+include "cython_sum.pxi"
+include "cython_gemm.pxi"
+
+# ---- choice of build ----
+
+ENTRIES = ("binary", "sum", "gemm")
+
+# this module's own (portable) entries
+PORTABLE = types.SimpleNamespace(**{name: globals()[name] for name in ENTRIES})
+
+
+def _avx2_build():
+    """The AVX2 build's module, or None where it cannot run or was not built."""
+    from fastops import _kernels
+    if _kernels.cpu_level() < 1:
+        return None
+    try:
+        from fastops import _cython_kernels_avx2  # built on x86-64 gcc/clang only
+    except ImportError:
+        return None
+    return _cython_kernels_avx2
+
+
+def build_for(int isa):
+    """The entries to run at ISA level `isa` (the setting fastops.set_simd / config_context
+    passes with every call): the AVX2 build where it runs (isa >= 1), else the portable one."""
+    if isa >= 1:
+        build = _avx2_build()
+        if build is not None:
+            return build
+    return PORTABLE
