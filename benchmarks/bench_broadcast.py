@@ -1,4 +1,5 @@
-"""Broadcasting: maximum(a, b) with b broadcast over leading axes, and the fused
+"""Broadcasting on the four rungs (naive, Cython, fastops, NumPy): maximum(a, b) with b
+broadcast over leading axes, and the fused
 bias_add_relu(x, b) = relu(x + b) of a Dense layer, against NumPy's unfused spelling
 np.maximum(x + b, 0).  Default calls allocate on both sides; "out=" groups do not.
 """
@@ -28,9 +29,10 @@ def numpy_bias_add_relu(x, b, out=None):
 
 
 IMPLS = {
-    "maximum": {"naive": naive.maximum, "fastops": fastops.maximum, "numpy": np.maximum},
-    "bias_add_relu": {"naive": naive.bias_add_relu, "fastops": fastops.bias_add_relu,
-                      "numpy": numpy_bias_add_relu},
+    "maximum": {"naive": naive.maximum, "cython": fastops.cython.maximum,
+                "fastops": fastops.maximum, "numpy": np.maximum},
+    "bias_add_relu": {"naive": naive.bias_add_relu, "cython": fastops.cython.bias_add_relu,
+                      "fastops": fastops.bias_add_relu, "numpy": numpy_bias_add_relu},
 }
 
 
@@ -46,7 +48,7 @@ def _id(op, big, small):
 
 
 CASES = [pytest.param(op, big, small, impl, id=f"{_id(op, big, small)}-{impl}")
-         for op, big, small in SHAPES for impl in ("naive", "fastops", "numpy")
+         for op, big, small in SHAPES for impl in ("naive", "cython", "fastops", "numpy")
          if impl != "naive" or np.prod(big) <= NAIVE_MAX]
 
 
@@ -59,7 +61,7 @@ def test_broadcast(timed, benchmark, rand, op, big, small, impl):
     np.testing.assert_array_equal(result, expected)
 
 
-@pytest.mark.parametrize("impl", ["fastops", "numpy"])
+@pytest.mark.parametrize("impl", ["cython", "fastops", "numpy"])
 @pytest.mark.parametrize("op, big, small", SHAPES, ids=[_id(*s) for s in SHAPES])
 def test_broadcast_out(timed, benchmark, rand, op, big, small, impl):
     benchmark.group = f"{op} out= {big} with {small} float32"

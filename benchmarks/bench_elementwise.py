@@ -1,4 +1,5 @@
-"""relu, relu_backward and add: naive vs fastops vs NumPy at about 1e3, 1e5, 1e7 float32.
+"""relu, relu_backward and add at about 1e3, 1e5, 1e7 float32, on the four rungs: naive Python,
+pure Cython (fastops.cython), fastops' SIMD C, and NumPy.
 
 Two kinds of group per (op, shape):
 - the default call: every implementation allocates its result, as a user writes it;
@@ -29,7 +30,7 @@ def _callable(op, impl, args):
         return {"relu": (np.maximum, (*args, np.float32(0))),
                 "relu_backward": (numpy_relu_backward, args),
                 "add": (np.add, args)}[op]
-    return getattr(fastops if impl == "fastops" else naive, op), args
+    return getattr({"fastops": fastops, "cython": fastops.cython, "naive": naive}[impl], op), args
 
 
 def _case(rand, op, shape, impl):
@@ -41,7 +42,7 @@ def _case(rand, op, shape, impl):
 
 # naive only where a round takes well under a second
 CASES = [pytest.param(op, shape, impl, id=f"{op}-{np.prod(shape):.0e}-{impl}")
-         for op in ARITY for shape in SHAPES for impl in ("naive", "fastops", "numpy")
+         for op in ARITY for shape in SHAPES for impl in ("naive", "cython", "fastops", "numpy")
          if impl != "naive" or np.prod(shape) <= NAIVE_MAX]
 
 
@@ -54,7 +55,7 @@ def test_elementwise(timed, benchmark, rand, op, shape, impl):
     np.testing.assert_array_equal(result, expected)
 
 
-@pytest.mark.parametrize("impl", ["fastops", "numpy"])
+@pytest.mark.parametrize("impl", ["cython", "fastops", "numpy"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"{np.prod(s):.0e}")
 @pytest.mark.parametrize("op", list(ARITY))
 def test_elementwise_out(timed, benchmark, rand, op, shape, impl):

@@ -1,4 +1,5 @@
-"""matmul: fastops vs BLAS (scipy's cython_blas) vs NumPy, float32 and float64.
+"""matmul on the four rungs (the naive triple loop, the pure-Cython blocked GEMM, fastops'
+packed SIMD GEMM, and BLAS: scipy's cython_blas and NumPy's), float32 and float64.
 
 One group per (shape, dtype), GFLOP/s in extra_info (flops = 2*m*n*k).  Every impl
 writes into a preallocated `out`, so the groups time the product, not allocation.
@@ -26,7 +27,7 @@ SHAPES = {
     "dY.W2^T": (128, 10, 512, "b"),
     "H^T.dY": (512, 128, 10, "a"),
 }
-IMPLS = ("fastops", "blas", "numpy", "fastops-portable", "naive")
+IMPLS = ("naive", "cython", "fastops", "fastops-portable", "blas", "numpy")
 NAIVE_SHAPES = ("64^3",)           # a pure-Python 256^3 would take about a minute per round
 PORTABLE_SKIP = ("2048^3",)        # several seconds per round; 1024^3 already ranks it
 
@@ -43,8 +44,8 @@ def _call(impl):
         return np.matmul
     if impl == "blas":
         return lambda a, b, out: fastops.matmul(a, b, out=out, backend="blas")
-    if impl == "naive":
-        return lambda a, b, out: fastops.matmul(a, b, out=out, backend="naive")
+    if impl in ("naive", "cython"):
+        return lambda a, b, out: fastops.matmul(a, b, out=out, backend=impl)
     return lambda a, b, out: fastops.matmul(a, b, out=out, backend="fastops")
 
 

@@ -66,6 +66,15 @@ def record(benchmark, impl, *, flops=None, nbytes=None):
             info["gbps"] = nbytes / median / 1e9
 
 
+def pytest_configure(config):
+    forced = {v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ}
+    if forced and not config.getoption("benchmark_disable", default=False):
+        config.issue_config_time_warning(UserWarning(
+            f"{forced} force an OpenBLAS kernel that may not be this CPU's best: BLAS ratios "
+            f"will flatter fastops. Run the benchmarks with "
+            f"`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE pytest --benchmark-only`"), stacklevel=2)
+
+
 def pytest_benchmark_update_machine_info(config, machine_info):
     """Versions and the exact CPU into the JSON header (read by `python -m fastops.bench report`)."""
     import platform
@@ -83,6 +92,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
         pass
     machine_info["versions"] = versions
     machine_info["fastops_simd"] = fastops.get_simd()
+    machine_info["openblas_coretype_forced"] = os.environ.get("OPENBLAS_CORETYPE")
     try:  # py-cpuinfo often reports only "AMD EPYC"; the kernel's model name is exact
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:

@@ -18,11 +18,12 @@ import math
 import sys
 
 REFERENCES = ("numpy", "blas")  # first present in a group is its reference
-IMPL_ORDER = ("naive", "fastops", "blas", "numpy")
+IMPL_ORDER = ("naive", "cython", "fastops", "fastops-portable", "blas", "numpy")
 # groups are listed kernel by kernel (first word of the group name), then in file order
 KERNEL_ORDER = ("relu", "relu_backward", "add", "maximum", "bias_add_relu", "sum",
                 "matmul", "dot", "mlp")
-COLOURS = {"naive": "#8c8c8c", "fastops": "#1f77b4", "blas": "#2ca02c", "numpy": "#ff7f0e"}
+COLOURS = {"naive": "#8c8c8c", "cython": "#d62728", "fastops": "#1f77b4", "blas": "#2ca02c",
+           "numpy": "#ff7f0e"}
 OTHER_COLOUR = "#9467bd"
 PLOT_HINT = "pip install 'fastops[plot]'  (or: pip install matplotlib)"
 
@@ -112,6 +113,7 @@ def _header(data, groups):
         "date": data.get("datetime"),
         "commit": commit.get("id"),
         "dirty": commit.get("dirty"),
+        "coretype_forced": m.get("openblas_coretype_forced"),
     }
 
 
@@ -179,12 +181,14 @@ def group_table(rows):
 
 
 def summary_table(groups):
-    """One line per group: fastops against the reference, and naive against fastops."""
-    lines = ["| group | reference | fastops time / ref | naive time / fastops | fastops rate |",
-             "|---|---|---:|---:|---:|"]
+    """One line per group: the ladder (each rung's time over fastops') and fastops against
+    the reference."""
+    lines = ["| group | reference | fastops time / ref | cython time / fastops "
+             "| naive time / fastops | fastops rate |",
+             "|---|---|---:|---:|---:|---:|"]
     for group, rows in groups.items():
         by_impl = {r["impl"]: r for r in rows}
-        fast, ref, slow = by_impl.get("fastops"), reference(rows), by_impl.get("naive")
+        fast, ref = by_impl.get("fastops"), reference(rows)
         if fast is None:
             continue
         rate = "–"
@@ -192,10 +196,14 @@ def summary_table(groups):
             rate = f"{fmt_rate(fast['flops'] / fast['median'] / 1e9)} GFLOP/s"
         elif fast["bytes"]:
             rate = f"{fmt_rate(fast['bytes'] / fast['median'] / 1e9)} GB/s"
+
+        def over_fastops(name):
+            r = by_impl.get(name)
+            return fmt_ratio(r["median"] / fast["median"]) if r else "–"
         lines.append("| " + " | ".join([
             group, ref["impl"] if ref else "–",
             fmt_ratio(fast["median"] / ref["median"]) if ref else "–",
-            fmt_ratio(slow["median"] / fast["median"]) if slow else "–", rate]) + " |")
+            over_fastops("cython"), over_fastops("naive"), rate]) + " |")
     return lines
 
 
@@ -211,6 +219,9 @@ def markdown(header, groups):
     if h["commit"] and h["commit"] != "unversioned":
         when += f", commit {h['commit'][:10]}" + (" (dirty)" if h["dirty"] else "")
     out.append(f"- date: {when}")
+    if h.get("coretype_forced"):
+        out.append(f"- **warning: OPENBLAS_CORETYPE={h['coretype_forced']} forced an OpenBLAS kernel"
+                   f" for this run; BLAS ratios are against that kernel, not the best one**")
     out.append("- times are medians; `time / numpy` below 1 means faster than the reference "
                "(NumPy, or BLAS where a group has no NumPy row); speed-up = reference time / time")
     out += ["", "### Summary", ""] + summary_table(groups)

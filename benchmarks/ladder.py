@@ -1,21 +1,16 @@
-"""The four rungs side by side: naive Python, pure Cython, fastops (C + SIMD), NumPy/BLAS.
+"""The four rungs side by side, as an interleaved same-process report: naive Python, pure
+Cython (both of its builds), fastops (C + SIMD), NumPy/BLAS.  Each figure is the best of
+several rounds, the implementations alternating within a round; a round that other
+processes disturbed by more than 0.15 core is run again, up to a limit.  (Every benchmark
+group of the pytest suite has the same four rows; this script prints the ratios.)
 
-Temporary home of the Cython rung's benchmarks until it is a row of every group.
-
-As pytest-benchmark groups (`impl` = naive, cython, fastops, numpy):
-    pytest benchmarks/bench_cython_rung.py --benchmark-only [--threads 2]
-
-As an interleaved same-process report of the ratios issue 11 asks for (each figure the
-best of several rounds, the implementations alternating within a round; a round that
-other processes disturbed by more than 0.15 core is run again, up to a limit):
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_cython_rung.py
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/ladder.py
 """
 import os
 import sys
 import time
 
 import numpy as np
-import pytest
 
 import fastops
 from fastops import _cython_kernels as ck
@@ -45,7 +40,7 @@ def elementwise_impl(op, impl, nthreads):
     """fn(x, y, out) -> out for one rung; `out` preallocated for all but naive."""
     code, _, numpy_fn = ELEMENTWISE[op]
     if impl == "cython":
-        binary = ck.binary  # the build chosen at import, looked up once like fastops' below
+        binary = ck.build_for(fastops._kernels.current_settings()[1]).binary
 
         def cython_call(x, y, out):
             binary(code, x, y, out, nthreads)
@@ -63,7 +58,7 @@ def elementwise_impl(op, impl, nthreads):
 
 def matmul_impl(impl, nthreads):
     if impl == "cython":
-        gemm = ck.gemm
+        gemm = ck.build_for(fastops._kernels.current_settings()[1]).gemm
 
         def cython_call(a, b, out):
             gemm(a, b, out, 1.0, 0.0, nthreads)
@@ -74,45 +69,6 @@ def matmul_impl(impl, nthreads):
     if impl == "numpy":
         return np.matmul
     return lambda a, b, out: naive.matmul(a, b)
-
-
-# ---- pytest-benchmark groups (run once, untimed, as tests with --benchmark-disable) ----
-
-CASES = [pytest.param(op, shape, impl, id=f"{op}-{np.prod(shape):.0e}-{impl}")
-         for op in ELEMENTWISE for shape in SHAPES[op]
-         for impl in ("naive", "cython", "fastops", "numpy")
-         if impl != "naive" or np.prod(shape) <= NAIVE_MAX]
-
-
-@pytest.mark.parametrize("op, shape, impl", CASES)
-def test_elementwise_rungs(benchmark, recorder, op, shape, impl):
-    benchmark.group = f"rungs {op} {shape} float32"
-    x, y = operands(op, shape)
-    out = np.empty(shape, np.float32)
-    fn = elementwise_impl(op, impl, fastops.get_num_threads())
-    result = benchmark(fn, x, y, out)
-    recorder(impl, nbytes=(8 if op != "add" else 12) * x.size)
-    with np.errstate(all="ignore"):
-        expected = ELEMENTWISE[op][2](x, y)
-    np.testing.assert_array_equal(result, expected)
-
-
-# naive at 64^3 only: a pure-Python 1024^3 product would take hours
-@pytest.mark.parametrize("n, impl", [(n, impl) for n in (64, 1024)
-                                     for impl in ("naive", "cython", "fastops", "numpy")
-                                     if impl != "naive" or n == 64])
-def test_matmul_rungs(benchmark, recorder, n, impl):
-    benchmark.group = f"rungs matmul {n}^3 float32"
-    rng = np.random.default_rng(0)
-    a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
-    out = np.empty((n, n), np.float32)
-    fn = matmul_impl(impl, fastops.get_num_threads())
-    result = benchmark.pedantic(fn, args=(a, b, out), rounds=2) if impl == "naive" else \
-        benchmark(fn, a, b, out)
-    recorder(impl, flops=2 * n**3)
-    exact = a.astype(np.float64) @ b.astype(np.float64)
-    bound = 2 * n * 2.0**-24 * (np.abs(a).astype(np.float64) @ np.abs(b))
-    assert np.all(np.abs(result - exact) <= bound)
 
 
 # ---- the interleaved report ----
@@ -175,7 +131,8 @@ def report(nthreads):
     # NumPy's OpenBLAS (np.matmul's), not scipy's second copy
     blas = sorted((i for i in threadpool_info() if i["user_api"] == "blas"),
                   key=lambda i: "numpy" not in i["filepath"])
-    print(f"\n## {nthreads} thread(s); fastops simd {fastops.get_simd()}, cython build {ck.ISA}, "
+    print(f"\n## {nthreads} thread(s); fastops simd {fastops.get_simd()}, cython build "
+          f"{'avx2' if ck.build_for(1) is not ck.PORTABLE else 'portable'}, "
           f"BLAS {blas[0]['internal_api']} {blas[0]['version']} ({blas[0]['architecture']})")
     with threadpool_limits(nthreads):
         for n in (64, 1024):
