@@ -3,17 +3,6 @@ and no reader from another thread while it runs (fit changes the weights in plac
 import contextlib
 import threading
 
-import fastops
-
-
-def thread_policy():
-    """With backend 'blas', run fastops' own kernels on one thread during the loop: OpenBLAS'
-    and OpenMP's spinning thread teams on the same cores starve each other (an epoch 3-10x
-    slower, measured)."""
-    if fastops.get_backend() == "blas" and fastops.get_num_threads() > 1:
-        return fastops.config_context(num_threads=1)
-    return contextlib.nullcontext()
-
 
 class ThreadGuard:
     """Mixin: `_reading(what)` around predict/evaluate, `_training()` around fit."""

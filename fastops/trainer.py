@@ -23,7 +23,7 @@ from . import optimizers as optimizers_mod
 from ._data import (Gatherer, batch_bounds, check_sample_weight, check_x, check_y,
                     class_weights, positive_int, split_validation, verbose_level)
 from ._step import Buffers, Step
-from ._threads import ThreadGuard, thread_policy as _thread_policy
+from ._threads import ThreadGuard
 
 
 class Trainer(ThreadGuard):
@@ -158,7 +158,7 @@ class Trainer(ThreadGuard):
         cbs = callbacks_mod.CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
                                          model=self, verbose=verbose, epochs=epochs,
                                          steps=len(bounds))
-        with self._training(), _thread_policy():
+        with self._training():
             self.stop_training = False
             self._in_fit = True
             try:
@@ -236,10 +236,9 @@ class Trainer(ThreadGuard):
             cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                              verbose=verbose, epochs=1,
                                              steps=len(batch_bounds(n, batch_size)))
-            with _thread_policy():
-                logs = self._evaluate_loop(Gatherer(x, y, w, batch_size, self.dtype),
-                                           Buffers(self.layers, min(batch_size, n), self.dtype,
-                                                   False), batch_size, cbs, metrics)
+            logs = self._evaluate_loop(Gatherer(x, y, w, batch_size, self.dtype),
+                                       Buffers(self.layers, min(batch_size, n), self.dtype,
+                                               False), batch_size, cbs, metrics)
         if return_dict:
             return logs
         if not metrics:
@@ -266,10 +265,9 @@ class Trainer(ThreadGuard):
             cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                              verbose=verbose, epochs=1, steps=len(bounds))
             cbs.on_predict_begin()
-            with _thread_policy():
-                for b, (s, e) in enumerate(bounds):
-                    cbs.on_predict_batch_begin(b)
-                    Step.predict(self.layers, gather.slice(s, e)[0], bufs, out[s:e])
-                    cbs.on_predict_batch_end(b, {"outputs": out[s:e]})
+            for b, (s, e) in enumerate(bounds):
+                cbs.on_predict_batch_begin(b)
+                Step.predict(self.layers, gather.slice(s, e)[0], bufs, out[s:e])
+                cbs.on_predict_batch_end(b, {"outputs": out[s:e]})
             cbs.on_predict_end()
         return out
