@@ -5,6 +5,8 @@
   `--hypothesis-seed=N`); 'nightly' draws fresh examples, ten times as many.
 - `--test-order=reverse|shuffle` (with `--test-order-seed=N`) runs the collected tests in
   another order, to show that no test depends on another having run first.
+- Every test starts with NumPy's and Python's global RNGs seeded (0), so no test depends on
+  the draws of the tests before it.
 - Under CI (the environment variable CI set, as .ci/run does) a skipped test is a failure:
   CI installs every optional tool and data set, so a skip there would hide a test that did
   not run.
@@ -136,6 +138,14 @@ def pytest_make_collect_report(collector):
 
 
 # ---- fixtures ----
+
+@pytest.fixture(autouse=True)
+def seeded_global_rngs():
+    """NumPy's and Python's global RNGs start each test from the same state, whatever ran
+    before: an unseeded model (Sequential() draws its seed from np.random, as the book's
+    examples use it) then trains the same in any test order."""
+    np.random.seed(0)
+    random.seed(0)
 
 @pytest.fixture
 def rng():
