@@ -105,8 +105,26 @@ def apply_text(path, mutant):
     path.write_text(text.replace(mutant["old"], mutant["new"]))
 
 
+KERNELS = "_kernels"
+CYTHON_RUNG = ("_cython_kernels", "_cython_kernels_avx2")
+
+
+def extensions_of(src_file):
+    """The extensions built from `src_file` (setup.py's EXTENSIONS and their includes)."""
+    name = Path(src_file).name
+    if name.startswith(("cython_", "_cython_kernels")):
+        return set(CYTHON_RUNG)
+    return {KERNELS}
+
+
 class Builder:
-    """A copy of the worktree whose extensions are rebuilt in place after a C/Cython mutant."""
+    """A copy of the worktree whose extensions are rebuilt in place after a C/Cython mutant.
+
+    setup.py lists every header, .inc and .pxi as a dependency of every extension, so a
+    changed .inc would rebuild all three; the extensions the change cannot reach are marked
+    up to date first (their .so touched), and the one a previous mutant left built from
+    mutated sources is rebuilt.  With ccache installed, unchanged files are not recompiled.
+    """
 
     def __init__(self, package):
         self.dir = Path(tempfile.mkdtemp(prefix="fastops-mutate-src-"))
@@ -117,10 +135,22 @@ class Builder:
         for so in package.glob("*.so"):  # built and newer than the sources: nothing to rebuild
             shutil.copy2(so, self.dir / "fastops" / so.name)
             os.utime(self.dir / "fastops" / so.name)
+        self.stale = set()  # extensions whose .so in the copy was built from a mutant
+        self.env = dict(os.environ)
+        if shutil.which("ccache"):
+            self.env["CC"] = "ccache " + (os.environ.get("CC") or "gcc")
 
-    def build(self):
+    def _so(self, ext):
+        return list((self.dir / "fastops").glob(ext + ".*.so"))
+
+    def build(self, src_file):
+        needed = extensions_of(src_file) | self.stale
+        for ext in {KERNELS, *CYTHON_RUNG} - needed:
+            for so in self._so(ext):
+                os.utime(so)
         r = subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
-                           cwd=self.dir, capture_output=True, text=True)
+                           cwd=self.dir, capture_output=True, text=True, env=self.env)
+        self.stale = extensions_of(src_file)
         if r.returncode != 0:
             raise RuntimeError(r.stderr[-2000:])
 
@@ -169,7 +199,7 @@ def run(mutants):
                     original = path.read_text()
                     try:
                         apply_text(path, m)
-                        builder.build()
+                        builder.build(m["file"])
                         builder.install(restorer)
                     finally:
                         path.write_text(original)

@@ -58,6 +58,19 @@ def notebook(seed, cache={}):
     return {"test accuracy": acc, "test loss": loss, "train accuracy": h.history["accuracy"][-1]}
 
 
+def cli_epoch(seed, cache={}):
+    """test_training.test_train_cli_prints_progress_and_test_metrics: fastops-train
+    --epochs 1 (batch 128, rmsprop): the epoch's training accuracy and the test accuracy."""
+    from test_training import chapter2_network
+    if "d" not in cache:
+        cache["d"] = _mnist()
+    xtr, ytr, xte, yte = cache["d"]
+    net = chapter2_network(seed=seed)
+    h = net.fit(xtr, ytr, epochs=1, batch_size=128, verbose=0)
+    return {"train accuracy": h.history["accuracy"][0],
+            "test accuracy": net.evaluate(xte, yte, verbose=0)[1]}
+
+
 def _example(name, fake, seed):
     import fastops.datasets
     dataset, module = fake
@@ -105,7 +118,7 @@ def blobs(seed):
             "last / first loss": h.history["loss"][-1] / h.history["loss"][0]}
 
 
-EXPERIMENTS = {"slice": slice_backends, "notebook": notebook, "imdb": imdb, "reuters": reuters,
+EXPERIMENTS = {"slice": slice_backends, "notebook": notebook, "cli_epoch": cli_epoch, "imdb": imdb, "reuters": reuters,
                "boston": boston, "blobs": blobs}
 
 
