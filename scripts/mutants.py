@@ -4,7 +4,8 @@ file) by a wrong one, and names the fast tests that should notice.
 Ids: K = C kernels (src/fo_*), C = the checking layer and typed entries (src/*.pxi),
 T = the trainer and model layer, B = backends and settings, D = datasets.
 """
-ELEMENTWISE = ["tests/test_elementwise.py", "tests/test_sum.py", "tests/test_properties.py",
+ELEMENTWISE = ["tests/test_elementwise.py", "tests/test_sum.py", "tests/test_sum_paths.py",
+               "tests/test_properties.py",
                "tests/test_numpy_parity.py"]
 NN = ["tests/test_nn_kernels.py", "tests/test_nn_losses.py", "tests/test_trainer_by_value.py"]
 OPTIMIZERS = ["tests/test_optimizers.py", "tests/test_trainer_by_value.py"]
