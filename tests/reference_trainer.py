@@ -133,6 +133,8 @@ def accuracy(loss, out, y):
 
 
 class Optimizer:
+    """Keras 3's update formulas (keras/src/optimizers/*.py), every hyper-parameter."""
+
     def __init__(self, name, lr=None, **hyper):
         self.name, self.hyper, self.t, self.slots = name, hyper, 0, {}
         self.lr = lr if lr is not None else (0.01 if name == "sgd" else 0.001)
@@ -151,20 +153,37 @@ class Optimizer:
                 else:
                     p -= self.lr * g
             elif self.name == "rmsprop":
+                rho, eps, mom = h.get("rho", 0.9), h.get("epsilon", 1e-7), h.get("momentum", 0.0)
                 v = s.setdefault("v", np.zeros_like(p))
-                v[...] = 0.9 * v + 0.1 * g * g
-                p -= self.lr * g / np.sqrt(v + 1e-7)
+                v[...] = rho * v + (1 - rho) * g * g
+                if h.get("centered"):
+                    a = s.setdefault("a", np.zeros_like(p))
+                    a[...] = rho * a + (1 - rho) * g
+                    increment = self.lr * g / np.sqrt(v - a * a + eps)
+                else:
+                    increment = self.lr * g / np.sqrt(v + eps)
+                if mom:
+                    m = s.setdefault("m", np.zeros_like(p))
+                    m[...] = mom * m + increment
+                    p -= m
+                else:
+                    p -= increment
             elif self.name == "adagrad":
-                a = s.setdefault("a", np.full_like(p, 0.1))
+                a = s.setdefault("a", np.full_like(p, h.get("initial_accumulator_value", 0.1)))
                 a += g * g
-                p -= self.lr * g / np.sqrt(a + 1e-7)
+                p -= self.lr * g / np.sqrt(a + h.get("epsilon", 1e-7))
             else:
+                b1, b2 = h.get("beta_1", 0.9), h.get("beta_2", 0.999)
                 m = s.setdefault("m", np.zeros_like(p))
                 v = s.setdefault("v", np.zeros_like(p))
-                m += (g - m) * 0.1
-                v += (g * g - v) * 0.001
-                alpha = self.lr * np.sqrt(1 - 0.999 ** self.t) / (1 - 0.9 ** self.t)
-                p -= alpha * m / (np.sqrt(v) + 1e-7)
+                m += (g - m) * (1 - b1)
+                v += (g * g - v) * (1 - b2)
+                if h.get("amsgrad"):
+                    vh = s.setdefault("vh", np.zeros_like(p))
+                    np.maximum(vh, v, out=vh)
+                    v = vh
+                alpha = self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t)
+                p -= alpha * m / (np.sqrt(v) + h.get("epsilon", 1e-7))
 
 
 def _forward(spec, params, x, training, seeds):
@@ -213,8 +232,14 @@ def evaluate(spec, params, loss, x, y, w, batch_size):
 
 
 def train(spec, x, y, loss, optimizer="rmsprop", epochs=1, batch_size=32, seed=0, shuffle=True,
-          sample_weight=None, validation_data=None, dtype=np.float64, **opt_hyper):
-    """Returns (weights after each step, history) as fastops would (float64 arithmetic)."""
+          sample_weight=None, validation_data=None, dtype=np.float64, initial_epoch=0,
+          steps_per_epoch=None, validation_freq=1, validation_batch_size=None,
+          lr_schedule=None, **opt_hyper):
+    """Returns (weights after each step, history) as fastops would (float64 arithmetic).
+
+    lr_schedule(epoch, lr) -> lr is applied at the start of each epoch, as Keras'
+    LearningRateScheduler does; initial_epoch, steps_per_epoch, validation_freq and
+    validation_batch_size are fit's."""
     x = x.astype(dtype)
     if loss != "sparse_categorical_crossentropy":
         y = y.astype(dtype).reshape(len(x), -1)
@@ -228,10 +253,14 @@ def train(spec, x, y, loss, optimizer="rmsprop", epochs=1, batch_size=32, seed=0
     n = len(x)
     history = {"loss": [], "accuracy": []}
     trace = []
-    for _ in range(epochs):
+    starts = list(range(0, n, batch_size))[:steps_per_epoch]
+    for epoch in range(initial_epoch, epochs):
+        if lr_schedule is not None:
+            opt.lr = lr_schedule(epoch, opt.lr)
+            history.setdefault("learning_rate", []).append(opt.lr)
         order = shuffle_rng.permutation(n) if shuffle else np.arange(n)
-        loss_sum, correct = 0.0, 0.0
-        for s in range(0, n, batch_size):
+        loss_sum, correct, seen = 0.0, 0.0, 0
+        for s in starts:
             idx = order[s:s + batch_size]
             xb, yb = x[idx], y[idx]
             wb = np.ones(len(idx)) if sample_weight is None else sample_weight[idx]
@@ -263,11 +292,13 @@ def train(spec, x, y, loss, optimizer="rmsprop", epochs=1, batch_size=32, seed=0
             flat_g = [gr for gs in grads if gs for gr in gs]
             opt.step(flat_p, flat_g)
             loss_sum += (batch_loss + penalty) * len(idx)
+            seen += len(idx)
             trace.append([p.copy() for p in flat_p])
-        history["loss"].append(loss_sum / n)
-        history["accuracy"].append(correct / n)
-        if validation_data is not None:
-            vl, va = evaluate(spec, params, loss, *validation_data, batch_size)
+        history["loss"].append(loss_sum / seen)
+        history["accuracy"].append(correct / seen)
+        if validation_data is not None and (epoch + 1) % validation_freq == 0:
+            vl, va = evaluate(spec, params, loss, *validation_data,
+                              validation_batch_size or batch_size)
             history.setdefault("val_loss", []).append(vl)
             history.setdefault("val_accuracy", []).append(va)
     return trace, history

@@ -317,6 +317,9 @@ def test_bad_fit_arguments():
 
 
 def test_from_logits_with_a_linear_head():
+    """Seed 0.  Measured over seeds 0-9 (scripts/seed_margins.py blobs): final training
+    accuracy 0.683-0.998, median 0.98, two seeds below 0.9 (3: 0.895, 7: 0.683); seed 0
+    reaches 0.937 (margin 0.037).  Last/first loss 0.009-0.183; seed 0: 0.037 (line 0.1)."""
     m = models.Sequential([layers.Dense(4, input_shape=(20,))], seed=0)
     m.compile(loss=losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     x, _, y = blobs()

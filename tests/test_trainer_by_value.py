@@ -54,9 +54,19 @@ class Trace(callbacks.Callback):
 
 
 def run_both(spec, loss, optimizer="rmsprop", opt_hyper=None, epochs=2, batch_size=16, n=50,
-             seed=3, shuffle=True, weights=None, validation=False, class_weight=None):
+             seed=3, shuffle=True, weights=None, validation=False, class_weight=None,
+             options=None, callbacks_=(), x_view=None):
+    """Train the reference and fastops on the same data; `options` are fit keywords that the
+    reference takes too (initial_epoch, steps_per_epoch, validation_freq,
+    validation_batch_size), `x_view(x)` gives fastops another layout or dtype of the same x."""
     opt_hyper = opt_hyper or {}
+    options = options or {}
     x, y = data(n=n, k=spec[-1][1], loss=loss)
+    if x_view is not None:
+        x_fit = x_view(x)
+        x = np.asarray(x_fit, dtype=np.float64)  # the reference gets the same values
+    else:
+        x_fit = x
     metrics = ["accuracy"]
     fit_kwargs = {}
     sw = None
@@ -73,8 +83,10 @@ def run_both(spec, loss, optimizer="rmsprop", opt_hyper=None, epochs=2, batch_si
         fit_kwargs["validation_data"] = (xv, yv)
         yv_ref = yv if loss == "sparse_categorical_crossentropy" else yv.astype(np.float64)
         val = (xv.astype(np.float64), yv_ref, None)
+    schedule = next((c.schedule for c in callbacks_
+                     if isinstance(c, callbacks.LearningRateScheduler)), None)
     steps, history = ref.train(spec, x, y, loss, optimizer, epochs, batch_size, seed, shuffle,
-                               sw, val, **opt_hyper)
+                               sw, val, lr_schedule=schedule, **options, **opt_hyper)
     model = build(spec, x.shape[1], seed)
     ref_opt_lr = opt_hyper.get("lr")
     opt_args = {k: v for k, v in opt_hyper.items() if k != "lr"}
@@ -83,8 +95,8 @@ def run_both(spec, loss, optimizer="rmsprop", opt_hyper=None, epochs=2, batch_si
     model.compile(optimizer=optimizers.get(optimizer).__class__(**opt_args), loss=loss,
                   metrics=metrics)
     trace = Trace()
-    h = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=shuffle,
-                  callbacks=[trace], **fit_kwargs)
+    h = model.fit(x_fit, y, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=shuffle,
+                  callbacks=[trace, *callbacks_], **fit_kwargs, **options)
     assert len(trace.steps) == len(steps)
     for i, (got, want) in enumerate(zip(trace.steps, steps)):
         for a, b in zip(got, want):
@@ -175,3 +187,73 @@ def test_float32_model_tracks_the_float64_reference():
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(h.history["loss"], history["loss"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer, hyper", [
+    ("rmsprop", {"lr": 0.01, "momentum": 0.5}), ("rmsprop", {"lr": 0.01, "centered": True}),
+    ("rmsprop", {"lr": 0.01, "rho": 0.8, "epsilon": 1e-3, "momentum": 0.9, "centered": True}),
+    ("adam", {"lr": 0.01, "amsgrad": True}),
+    ("adam", {"lr": 0.01, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-4, "amsgrad": True}),
+    ("adagrad", {"lr": 0.05, "initial_accumulator_value": 0.5, "epsilon": 1e-3}),
+    ("sgd", {"lr": 0.05, "momentum": 0.5, "nesterov": True}),
+])
+def test_every_optimizer_option_through_the_classes_matches_the_reference(optimizer, hyper):
+    """RMSprop momentum/centered, Adam amsgrad and every other hyper-parameter, through the
+    optimizer classes in fit, with an l1/l2 penalty folded into the updates."""
+    spec = [("dense", 5, "tanh", {"l1": 1e-3, "l2": 1e-3}), ("dense", 3, "softmax", {})]
+    run_both(spec, "categorical_crossentropy", optimizer, hyper, epochs=3)
+
+
+@pytest.mark.parametrize("options", [
+    {"initial_epoch": 1}, {"steps_per_epoch": 2}, {"validation_freq": 2},
+    {"validation_batch_size": 5}, {"steps_per_epoch": 3, "initial_epoch": 2},
+], ids=lambda o: "-".join(o))
+def test_fit_options_match_the_reference(options):
+    spec = [("dense", 5, "relu", {}), ("dense", 3, "softmax", {})]
+    run_both(spec, "sparse_categorical_crossentropy", epochs=4, validation=True, options=options)
+
+
+@pytest.mark.parametrize("view", [
+    lambda x: np.clip(np.round(x * 40 + 128), 0, 255).astype(np.uint8),   # MNIST's dtype
+    lambda x: np.asfortranarray(x),
+    lambda x: np.repeat(x, 2, axis=1)[:, ::2],                          # strided columns
+    lambda x: x[::-1][::-1],
+    lambda x: x.astype(np.float64),
+], ids=["uint8", "fortran", "strided", "negative-steps", "float64"])
+def test_any_dtype_or_layout_of_x_trains_as_its_float64_values(view):
+    spec = [("dense", 5, "relu", {}), ("dense", 3, "softmax", {})]
+    run_both(spec, "categorical_crossentropy", x_view=view, n=50)
+
+
+def test_learning_rate_scheduler_matches_the_reference():
+    spec = [("dense", 5, "relu", {}), ("dense", 3, "softmax", {})]
+    schedule = callbacks.LearningRateScheduler(lambda epoch, lr: 0.01 / (1 + epoch))
+    _, h = run_both(spec, "categorical_crossentropy", epochs=3, callbacks_=[schedule])
+    assert h.history["learning_rate"] == [0.01, 0.005, 0.01 / 3]
+
+
+def test_early_stopping_stops_where_the_reference_stops_improving():
+    """EarlyStopping(monitor='val_loss', patience=1) stops after the first epoch whose
+    val_loss does not improve on the best so far, as the reference's val_loss says; fastops'
+    weights and history are the reference's over exactly those epochs."""
+    spec = [("dense", 5, "relu", {}), ("dense", 3, "softmax", {})]
+    x, y = data(n=50)
+    xv, yv = data(n=23, seed=5)
+    _, history = ref.train(spec, x, y, "categorical_crossentropy", "sgd", 30, 16, 3, True,
+                           validation_data=(xv.astype(np.float64), yv.astype(np.float64), None),
+                           lr=0.5)
+    vl = history["val_loss"]
+    stop = next(e for e in range(1, len(vl)) if vl[e] >= min(vl[:e]))  # first non-improvement
+    steps, want = ref.train(spec, x, y, "categorical_crossentropy", "sgd", stop + 1, 16, 3, True,
+                            validation_data=(xv.astype(np.float64), yv.astype(np.float64), None),
+                            lr=0.5)
+    model = build(spec, 6, 3)
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.5), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
+    h = model.fit(x, y, batch_size=16, epochs=30, verbose=0, validation_data=(xv, yv),
+                  callbacks=[callbacks.EarlyStopping(monitor="val_loss", patience=1)])
+    assert stop + 1 < 30 and len(h.history["loss"]) == stop + 1
+    for key, values in want.items():
+        np.testing.assert_allclose(h.history[key], values, rtol=1e-9, atol=1e-12, err_msg=key)
+    for a, b in zip(model.get_weights(), steps[-1]):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
