@@ -22,6 +22,7 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from ._data import (Gatherer, batch_bounds, check_sample_weight, check_x, check_y,
                     class_weights, positive_int, split_validation, verbose_level)
+from ._model_pickle import PicklableModel
 from ._sources import is_stream
 from ._step import Buffers, Step
 from ._streaming import StreamTrainer
@@ -39,23 +40,12 @@ def _streamed(x, validation_data=None):
         v is not None and is_stream(v) for v in validation_data)
 
 
-class Trainer(StreamTrainer, ThreadGuard):
+class Trainer(PicklableModel, StreamTrainer, ThreadGuard):
     """compile / fit / evaluate / predict for a model with `layers`, `build`, `dtype`.
 
     x may be an in-memory array, an np.memmap, a dask array, a fastops.utils.PyDataset or
     a generator of batches; all but the first are streamed (fastops._streaming).
     """
-
-    def __getstate__(self):
-        # a model travels to Dask workers by pickle: its lock and thread records stay here
-        state = dict(self.__dict__)
-        for key in ("_guard", "_fit_thread", "_readers"):
-            state.pop(key, None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._init_guard()
 
     def _init_trainer(self):
         self.optimizer = self.loss = None
