@@ -27,12 +27,16 @@ def _local_pool_size():
     if threaded is None:
         return None
     me = threading.current_thread()
+    prefix = me.name.rsplit("_", 1)[0]
     pools = [threaded.default_pool]
     for by_size in list(threaded.pools.values()):
         pools.extend(by_size.values())
     for pool in pools:
-        # ThreadPoolExecutor keeps its threads in _threads; dask reads its _max_workers too
-        if pool is not None and me in getattr(pool, "_threads", ()):
+        # A ThreadPoolExecutor names its threads '<prefix>_<i>' before starting them (it adds
+        # them to _threads only after start, so a first task may not find itself there yet);
+        # dask reads _max_workers too.
+        if pool is not None and (prefix == getattr(pool, "_thread_name_prefix", None)
+                                 or me in getattr(pool, "_threads", ())):
             return getattr(pool, "_max_workers", None)
     return None
 
