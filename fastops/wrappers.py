@@ -14,6 +14,8 @@ of per-epoch logs; fit and partial_fit default to `verbose=0` (a worker has no t
 inputs that fastops streams (np.memmap, dask arrays) are passed to the model unconverted.
 """
 import copy
+import sys
+import uuid
 
 import numpy as np
 
@@ -73,11 +75,22 @@ class SKLBase(BaseEstimator):
         self.warm_start = warm_start
         self.model_kwargs = model_kwargs
         self.fit_kwargs = fit_kwargs
+        _register_dask_token()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = True
         return tags
+
+    def __dask_tokenize__(self):
+        # Dask names tasks by their inputs' tokens: two states of one estimator must differ,
+        # or a cluster returns the result of an earlier partial_fit for a later one
+        return (type(self).__name__, getattr(self, "_state_token", None),
+                repr(sorted(self.get_params(deep=False).items(), key=lambda kv: kv[0])))
+
+    def _changed(self):
+        self._state_token = uuid.uuid4().hex
+        _register_dask_token()
 
     def __sklearn_clone__(self):
         model = self.model if callable(self.model) and not _is_model(self.model) \
@@ -124,6 +137,7 @@ class SKLBase(BaseEstimator):
             history = model.fit(X, y, **self._fit_args(kwargs))
         self.model_ = model
         self.history_ = dict(history.history)
+        self._changed()
         return self
 
     def partial_fit(self, X, y, **kwargs):
@@ -151,6 +165,7 @@ class SKLBase(BaseEstimator):
             history = self.model_.fit(X, y, **args)
         for key, values in history.history.items():
             self.history_.setdefault(key, []).extend(values)
+        self._changed()
         return self
 
     def _outputs(self, X):
@@ -238,6 +253,19 @@ class SKLearnRegressor(RegressorMixin, SKLBase):
         tags = super().__sklearn_tags__()
         tags.regressor_tags.poor_score = True
         return tags
+
+
+def _register_dask_token():
+    """Dask tokenizes scikit-learn estimators by their parameters alone, so two states of
+    one wrapper would get the same task names; a more specific rule for the wrappers uses
+    their state (registered once dask is in use; the wrappers never import it)."""
+    tokenize = sys.modules.get("dask.base")
+    if tokenize is not None:
+        tokenize.normalize_token.register(SKLBase)(_state_of)
+
+
+def _state_of(estimator):
+    return estimator.__dask_tokenize__()
 
 
 def _is_model(obj):
