@@ -239,7 +239,8 @@ class SKLearnClassifier(ClassifierMixin, SKLBase):
 
     def predict(self, X):
         """The class of the largest output for each sample."""
-        return self.classes_[np.argmax(self._outputs(X), axis=1)]
+        outputs = self._outputs(X)
+        return self.classes_[np.argmax(outputs, axis=1)]
 
 
 class SKLearnRegressor(RegressorMixin, SKLBase):
