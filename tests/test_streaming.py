@@ -8,6 +8,7 @@ import pytest
 from dask_support import mlp, separable
 
 import fastops
+from fastops._atomic import atomic_open
 from fastops.utils import PyDataset, to_categorical
 
 
@@ -24,7 +25,7 @@ def weights_equal(a, b):
 def memmap_of(tmp_path):
     def make(x, name="x.dat"):
         path = tmp_path / name
-        with open(path, "wb") as f:  # the test's own scratch file, written once
+        with atomic_open(path, "wb") as f:
             f.write(np.ascontiguousarray(x).tobytes())
         return np.memmap(path, dtype=x.dtype, mode="r", shape=x.shape)
     return make
