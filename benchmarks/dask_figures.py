@@ -3,7 +3,7 @@ on a LocalCluster of 2 worker processes.  Run from outside the checkout (it impo
 installed fastops), serialised with the other benchmarks and with OpenBLAS at its best kernel:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE flock /tmp/fastops-bench.lock \\
-        python benchmarks/dask_figures.py kernels
+        python benchmarks/dask_figures.py kernels   # or outofcore, mnist
 
 Each figure is the median of `--rounds` runs, fastops and Dask interleaved in one process;
 ratios are fastops time / Dask time (below 1: fastops faster).  Not collected by pytest.
@@ -199,14 +199,69 @@ def outofcore(gigabytes, rounds):
         shutil.rmtree(folder)
 
 
+def mnist_incremental(seeds):
+    """dask-ml's Incremental over MNIST in 6 chunks, 5 passes, on a 2-process LocalCluster,
+    against the in-memory fit of 5 epochs; the same chapter-2 network and seed for both."""
+    import dask.array as da
+    from dask.distributed import Client, LocalCluster
+    from dask_ml.wrappers import Incremental
+    from fastops.datasets import mnist
+    from fastops.wrappers import SKLearnClassifier
+    (x, y), (xt, yt) = mnist.load_data()
+    x = x.reshape(len(x), 784).astype(np.float32) / 255
+    xt = xt.reshape(len(xt), 784).astype(np.float32) / 255
+    rows = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=40) as cluster, \
+            Client(cluster):
+        for seed in range(seeds):
+            fit_kwargs = {"batch_size": 128}
+            ref = SKLearnClassifier(_chapter2_for_wrapper, model_kwargs={"seed": seed},
+                                    fit_kwargs=dict(fit_kwargs, epochs=5))
+            t0 = time.perf_counter()
+            ref_acc = ref.fit(x, y).score(xt, yt)
+            t_ref = time.perf_counter() - t0
+            inc = Incremental(SKLearnClassifier(_chapter2_for_wrapper,
+                                                model_kwargs={"seed": seed},
+                                                fit_kwargs=fit_kwargs),
+                              scoring="accuracy", random_state=seed)
+            dx = da.from_array(x, chunks=(10000, 784))  # 6 chunks
+            dy = da.from_array(y, chunks=10000)
+            t0 = time.perf_counter()
+            inc.fit(dx, dy, classes=list(range(10)))
+            for _ in range(4):
+                inc.partial_fit(dx, dy, classes=list(range(10)))
+            t_inc = time.perf_counter() - t0
+            acc = inc.estimator_.score(xt, yt)
+            rows.append((seed, ref_acc, acc))
+            print(f"seed {seed}: in-memory fit 5 epochs {ref_acc:.4f} ({t_ref:.1f} s); "
+                  f"Incremental 6 chunks x 5 passes on the cluster {acc:.4f} ({t_inc:.1f} s); "
+                  f"difference {acc - ref_acc:+.4f}")
+    diffs = [abs(a - r) for _, r, a in rows]
+    print(f"largest |difference| over {len(rows)} seeds: {max(diffs):.4f}")
+
+
+def _chapter2_for_wrapper(X, y, seed=0):
+    import fastops
+    from fastops import layers
+    model = fastops.Sequential([layers.Input(shape=(X.shape[1],)),
+                                layers.Dense(512, activation="relu"),
+                                layers.Dense(y.shape[1], activation="softmax")], seed=seed)
+    model.compile(optimizer="rmsprop", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["kernels", "outofcore"])
+    parser.add_argument("what", choices=["kernels", "outofcore", "mnist"])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--gigabytes", type=float, default=4.0)
+    parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
     if args.what == "kernels":
         kernels(args.rounds)
+    elif args.what == "mnist":
+        mnist_incremental(args.seeds)
     else:
         outofcore(args.gigabytes, args.rounds)
 
