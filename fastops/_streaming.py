@@ -92,13 +92,15 @@ class StreamTrainer:
                     validation_split, validation_data, shuffle, class_weight, initial_epoch,
                     steps_per_epoch, validation_steps, validation_freq):
         kind = kind_of(x)
-        if validation_split:
-            if kind in _NAMES:
-                raise ValueError(f"validation_split is only supported for arrays (NumPy, "
-                                 f"np.memmap, dask), not a {_NAMES[kind]}")
+        if validation_split and kind in _NAMES:
+            raise ValueError(f"validation_split is only supported for arrays (NumPy, "
+                             f"np.memmap, dask), not a {_NAMES[kind]}")
+        if validation_split and validation_data is None:  # validation_data wins (Keras)
             (x, y, sample_weight), split = split_validation([x, y, sample_weight],
                                                             validation_split)
-            validation_data = validation_data or tuple(split)
+            validation_data = tuple(split)
+        elif validation_split != 0.0:
+            split_validation([x], validation_split)  # its argument check
         src, checker, y_like = self._source(x, y, sample_weight, batch_size, True,
                                             steps_per_epoch, "fit", class_weight)
         val = None
