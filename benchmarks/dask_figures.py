@@ -72,9 +72,9 @@ def kernels(rounds):
     import dask
     import fastops
     from threadpoolctl import threadpool_info
+    blas = [(i["internal_api"], i["architecture"], i["num_threads"]) for i in threadpool_info()]
     print(f"fastops {fastops.__version__}, threads {fastops.get_num_threads()}, simd "
-          f"{fastops.get_simd()}, dask {dask.__version__}, BLAS "
-          f"{[(i['internal_api'], i['architecture'], i['num_threads']) for i in threadpool_info()]}")
+          f"{fastops.get_simd()}, dask {dask.__version__}, BLAS {blas}")
     x, dw = data()
     x = x.persist(scheduler="threads")  # 800 MB in memory, chunks of 1e7 elements
     cases = kernel_cases(x, dw, lambda a: a.compute(scheduler="threads"))

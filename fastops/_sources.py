@@ -44,6 +44,14 @@ def is_stream(x):
     return kind_of(x) != "array"
 
 
+def streamed(x, validation_data=None):
+    """Whether fit / evaluate must stream: x, or any part of validation_data, is streamed."""
+    if is_stream(x) or (validation_data is not None and is_stream(validation_data)):
+        return True
+    return isinstance(validation_data, (tuple, list)) and any(
+        v is not None and is_stream(v) for v in validation_data)
+
+
 def _slab_rows(x, batch_size):
     row_bytes = max(1, int(np.prod(x.shape[1:], dtype=np.int64)) * x.dtype.itemsize)
     return batch_size * max(1, SLAB_BYTES // (row_bytes * batch_size))

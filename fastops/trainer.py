@@ -6,6 +6,9 @@ the loss can absorb it: value, gradient and correct count in one kernel pass), b
 through each layer into preallocated gradient buffers, then one optimizer kernel per weight
 with its L1/L2 penalty folded in.  Buffers are allocated once per call and batch size.
 
+Streamed inputs (np.memmap, dask arrays, PyDataset, generators) run the same steps through
+fastops._streaming, fed by a prefetch thread.
+
 Threads: predict and evaluate use per-call buffers and read the weights only, so any number
 of threads may run them on one model.  fit changes the weights: while it runs, predict or
 evaluate from another thread (or a second fit) raises RuntimeError instead of reading
@@ -23,21 +26,10 @@ from . import optimizers as optimizers_mod
 from ._data import (Gatherer, batch_bounds, check_sample_weight, check_x, check_y,
                     class_weights, positive_int, split_validation, verbose_level)
 from ._model_pickle import PicklableModel
-from ._sources import is_stream
+from ._sources import is_stream, streamed as _streamed
 from ._step import Buffers, Step
 from ._streaming import StreamTrainer
 from ._threads import ThreadGuard, thread_policy as _thread_policy
-
-
-def _streamed(x, validation_data=None):
-    """Whether x (or validation data) is streamed: np.memmap, dask array, PyDataset,
-    generator (fastops._streaming runs those)."""
-    if is_stream(x):
-        return True
-    if validation_data is None or is_stream(validation_data):
-        return validation_data is not None
-    return isinstance(validation_data, (tuple, list)) and any(
-        v is not None and is_stream(v) for v in validation_data)
 
 
 class Trainer(PicklableModel, StreamTrainer, ThreadGuard):
