@@ -7,7 +7,9 @@ module is imported on that first call only: importing fastops never imports dask
 - Elementwise kernels: `dask.array.core.elemwise` (Dask's broadcasting and chunk alignment;
   NumPy arrays and scalars mix in as in Dask's own ufuncs).
 - sum: `dask.array.reduction`; each chunk is summed by fastops (float64 accumulation,
-  rounded once to the result dtype), the partial sums are added in float64.
+  rounded once to the result dtype), the partial sums are added in float64.  sum(relu(y))
+  is fused: each chunk's relu goes into a scratch array kept per scheduler thread (at most
+  256 MB) instead of a new array per chunk, with the same values.
 - matmul / dot: Dask's matmul contraction pattern (blockwise without concatenation, one
   product per pair of blocks, then a sum of the partial products when the contracted axis
   has several chunks).
@@ -20,7 +22,7 @@ TypeError: a dask array is immutable and lazy, so the result is the returned arr
 block runs under the thread rule of fastops._dask_threads.
 """
 import numbers
-from functools import reduce
+import threading
 
 import dask.array as da
 import numpy as np
@@ -128,7 +130,10 @@ def minimum(a, b, out=None):
 
 
 def relu(x, out=None):
-    return _elementwise("relu", x, out=out)
+    res = _elementwise("relu", x, out=out)
+    if isinstance(x, da.Array):
+        res._fastops_relu_of = x  # lets sum(relu(x)) fuse the two (see sum)
+    return res
 
 
 def relu_backward(grad, x, out=None):
@@ -181,113 +186,39 @@ def _final_sum(dtype):
     return aggregate
 
 
+_scratch = threading.local()
+_SCRATCH_MAX_BYTES = 256 << 20
+
+
+def _relu_partial_sum(x, axis=None, keepdims=False):
+    """One chunk of sum(relu(x)): relu into this thread's reused scratch array (a fresh
+    40 MB result would cost its page faults on every chunk), then its sum."""
+    buf = getattr(_scratch, "buf", None)
+    dtype = _probe("relu", x)
+    if buf is None or buf.shape != x.shape or buf.dtype != dtype:
+        buf = np.empty(x.shape, dtype)
+        _scratch.buf = buf if buf.nbytes <= _SCRATCH_MAX_BYTES else None
+    with in_task_threads():
+        _kernels.relu(x, out=buf)
+    return _partial_sum(buf, axis=axis, keepdims=keepdims)
+
+
 def sum(x, axis=None, keepdims=False, out=None):
     _no_out(out, "sum")
     x = _operand(x, "sum", "x")
     if _is_scalar(x):
         x = da.asarray(x)
     dtype = np.asarray(_kernels.sum(_sample(x), axis=axis, keepdims=keepdims)).dtype
-    return da.reduction(x, _partial_sum, _final_sum(dtype), combine=_partial_sum, axis=axis,
+    chunk, source = _partial_sum, x
+    relu_of = getattr(x, "_fastops_relu_of", None)
+    if relu_of is not None and relu_of.chunks == x.chunks:
+        # sum(relu(y)): the same chunks and values, without materialising relu's blocks
+        chunk, source = _relu_partial_sum, relu_of
+    return da.reduction(source, chunk, _final_sum(dtype), combine=_partial_sum, axis=axis,
                         keepdims=keepdims, dtype=dtype)
 
 
-# ---- matmul and dot: Dask's contraction pattern with fastops' products ----
-
-class _Product:
-    """fastops.matmul / dot of one pair of blocks, with a length-1 axis put back at `k_pos`
-    for the contracted index (blockwise keeps it, the sum below removes it)."""
-
-    def __init__(self, name, k_pos, backend):
-        self.name, self.k_pos, self.backend = name, k_pos, backend
-        self.__name__ = f"fastops-{name}"
-
-    def __call__(self, a, b):
-        with in_task_threads():
-            r = getattr(_kernels, self.name)(a, b, backend=self.backend)
-        return np.expand_dims(np.asarray(r), self.k_pos)
-
-    def __dask_tokenize__(self):
-        return ("fastops._Product", self.name, self.k_pos, self.backend)
-
-
-def _add_partials(parts, axis=None, dtype=None, keepdims=False):
-    """Partial products (a list when not concatenated) added with fastops.add."""
-    with in_task_threads():
-        total = reduce(_kernels.add, parts) if isinstance(parts, list) else parts
-    return total if keepdims else np.squeeze(total, axis=axis[0])
-
-
-def _contract(name, a, b, a_ind, b_ind, out_ind, k, backend, dtype):
-    """blockwise(product, out_ind + contracted k) then the sum over k's blocks."""
-    k_pos = out_ind.index(k)
-    prod = da.blockwise(_Product(name, k_pos, backend), out_ind, a, a_ind, b, b_ind,
-                        adjust_chunks={k: 1}, dtype=dtype, concatenate=False)
-    if prod.shape[k_pos] == 1:
-        return prod.squeeze(k_pos)
-    return da.reduction(prod, _add_partials, _add_partials, axis=k_pos, dtype=dtype,
-                        concatenate=False)
-
-
-def _product_dtype(fn, a, b, backend):
-    sa = np.ones((1,) * max(a.ndim, 1), a.dtype)
-    sb = np.ones((1,) * max(b.ndim, 1), b.dtype)
-    return np.asarray(getattr(_kernels, fn)(sa, sb, backend=backend)).dtype
-
-
-def matmul(a, b, out=None, backend=None):
-    _no_out(out, "matmul")
-    a, b = (da.asarray(_operand(v, "matmul", n)) for v, n in ((a, "a"), (b, "b")))
-    for x, n in ((a, "a"), (b, "b")):
-        if x.ndim == 0:
-            raise ValueError(f"matmul: {n} is 0-d (shape ()); matmul needs at least 1 "
-                             f"dimension (use multiply for scalars)")
-    ka = a.shape[-1]
-    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if ka != kb:
-        raise ValueError(f"matmul: inner dimensions differ: a has shape {a.shape} and b has "
-                         f"shape {b.shape} ({ka} != {kb})")
-    dtype = _product_dtype("matmul", a, b, backend)
-    a_1d, b_1d = a.ndim == 1, b.ndim == 1
-    if a_1d:
-        a = a[np.newaxis, :]
-    if b_1d:
-        b = b[:, np.newaxis]
-    if a.ndim < b.ndim:
-        a = a[(b.ndim - a.ndim) * (np.newaxis,)]
-    elif a.ndim > b.ndim:
-        b = b[(a.ndim - b.ndim) * (np.newaxis,)]
-    nd = a.ndim
-    a_ind = tuple(range(nd))
-    b_ind = tuple(range(nd - 2)) + (nd - 1, nd)
-    out = _contract("matmul", a, b, a_ind, b_ind, tuple(range(nd + 1)), nd - 1, backend, dtype)
-    if a_1d:
-        out = out.squeeze(-2)
-    if b_1d:
-        out = out.squeeze(-1)
-    return out
-
-
-def dot(a, b, out=None, backend=None):
-    _no_out(out, "dot")
-    a, b = (da.asarray(_operand(v, "dot", n)) for v, n in ((a, "a"), (b, "b")))
-    if a.ndim == 0 or b.ndim == 0:
-        return _elementwise("multiply", a, b)
-    if a.ndim <= 2 and b.ndim <= 2:
-        return matmul(a, b, backend=backend)
-    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if a.shape[-1] != kb:
-        raise ValueError(f"dot: inner dimensions differ: a has shape {a.shape} and b has "
-                         f"shape {b.shape} ({a.shape[-1]} != {kb})")
-    dtype = _product_dtype("dot", a, b, backend)
-    k = a.ndim - 1
-    a_ind = tuple(range(a.ndim))
-    rest = tuple(range(a.ndim, a.ndim + b.ndim - 1))
-    b_ind = (k,) if b.ndim == 1 else rest[:-1] + (k,) + rest[-1:]
-    out_ind = a_ind + (rest[:-1] + rest[-1:] if b.ndim > 1 else ())
-    # out_ind keeps k right after a's free axes: the product's length-1 axis goes there
-    return _contract("dot", a, b, a_ind, b_ind, out_ind, k, backend, dtype)
-
-
+from ._dask_products import dot, matmul  # noqa: E402
 from ._dask_rows import (argmax, binary_accuracy_rows, binary_crossentropy_rows,  # noqa: E402
                          categorical_accuracy_rows, categorical_crossentropy_rows,
                          mean_absolute_error_rows, mean_squared_error_rows,

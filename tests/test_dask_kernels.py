@@ -97,6 +97,17 @@ def test_sum_equals_float64_sum(data, axis, keepdims):
     np.testing.assert_allclose(got, ref, rtol=2e-7 * 8, atol=1e-6)
 
 
+def test_sum_of_relu_is_fused_with_the_same_values(data):
+    x, dx = data
+    r = fastops.relu(dx)
+    fused = fastops.sum(r, axis=1)
+    plain = fastops.sum(r.persist(), axis=1)  # persisted: no longer recognised as a relu
+    assert not any("fastops-relu" in str(k) for k in dict(fused.__dask_graph__()))
+    assert any("fastops-relu" in str(k) for k in dict(plain.__dask_graph__()))
+    np.testing.assert_array_equal(fused.compute(), plain.compute())
+    assert fastops.sum(r).compute() == fastops.sum(r.persist()).compute()
+
+
 def test_sum_of_float64_and_ints(rng):
     x = rng.standard_normal((500, 30))
     assert fastops.sum(da.from_array(x, chunks=77)).compute() == pytest.approx(x.sum(),
