@@ -50,6 +50,7 @@ def kernel_cases(x, dw, finish):
         "fastops relu then sum": lambda: finish(fastops.sum(fastops.relu(x))),
         "dask da.maximum(x, 0).sum()": lambda: finish(da.maximum(x, 0).sum()),
         "fastops matmul": lambda: finish(fastops.matmul(x, dw)),
+        "fastops matmul, backend='blas'": lambda: finish(fastops.matmul(x, dw, backend="blas")),
         "dask x @ w (OpenBLAS threads: default)": lambda: finish(x @ dw),
         "dask x @ w (OpenBLAS 1 thread per task)": dask_matmul_1blas,
     }
@@ -57,7 +58,8 @@ def kernel_cases(x, dw, finish):
 
 PAIRS = [("fastops relu then sum", "dask da.maximum(x, 0).sum()"),
          ("fastops matmul", "dask x @ w (OpenBLAS threads: default)"),
-         ("fastops matmul", "dask x @ w (OpenBLAS 1 thread per task)")]
+         ("fastops matmul", "dask x @ w (OpenBLAS 1 thread per task)"),
+         ("fastops matmul, backend='blas'", "dask x @ w (OpenBLAS threads: default)")]
 
 
 def data():
