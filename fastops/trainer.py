@@ -6,6 +6,9 @@ the loss can absorb it: value, gradient and correct count in one kernel pass), b
 through each layer into preallocated gradient buffers, then one optimizer kernel per weight
 with its L1/L2 penalty folded in.  Buffers are allocated once per call and batch size.
 
+Streamed inputs (np.memmap, dask arrays, PyDataset, generators) run the same steps through
+fastops._streaming, fed by a prefetch thread.
+
 Threads: predict and evaluate use per-call buffers and read the weights only, so any number
 of threads may run them on one model.  fit changes the weights: while it runs, predict or
 evaluate from another thread (or a second fit) raises RuntimeError instead of reading
@@ -22,12 +25,19 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from ._data import (Gatherer, batch_bounds, check_sample_weight, check_x, check_y,
                     class_weights, positive_int, split_validation, verbose_level)
+from ._model_pickle import PicklableModel
+from ._sources import is_stream, streamed as _streamed
 from ._step import Buffers, Step
+from ._streaming import StreamTrainer
 from ._threads import ThreadGuard
 
 
-class Trainer(ThreadGuard):
-    """compile / fit / evaluate / predict for a model with `layers`, `build`, `dtype`."""
+class Trainer(PicklableModel, StreamTrainer, ThreadGuard):
+    """compile / fit / evaluate / predict for a model with `layers`, `build`, `dtype`.
+
+    x may be an in-memory array, an np.memmap, a dask array, a fastops.utils.PyDataset or
+    a generator of batches; all but the first are streamed (fastops._streaming).
+    """
 
     def _init_trainer(self):
         self.optimizer = self.loss = None
@@ -129,11 +139,16 @@ class Trainer(ThreadGuard):
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
         steps_per_epoch = positive_int("steps_per_epoch", steps_per_epoch, True)
         validation_freq = positive_int("validation_freq", validation_freq)
-        if validation_steps is not None:
-            raise ValueError("fit: validation_steps is not supported with array data")
         verbose = verbose_level(verbose)
         if class_weight is not None and sample_weight is not None:
             raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
+        if _streamed(x, validation_data):
+            return self._fit_stream(x, y, sample_weight, batch_size, vbatch, epochs, verbose,
+                                    callbacks, validation_split, validation_data, shuffle,
+                                    class_weight, initial_epoch, steps_per_epoch,
+                                    validation_steps, validation_freq)
+        if validation_steps is not None:
+            raise ValueError("fit: validation_steps is not supported with array data")
         x, y, w = self._arrays(x, y, sample_weight)
         if class_weight is not None:
             w = class_weights(class_weight, y, self.loss)
@@ -227,8 +242,23 @@ class Trainer(ThreadGuard):
         self._require_compiled("evaluate")
         batch_size = 32 if batch_size is None else positive_int("batch_size", batch_size)
         verbose = verbose_level(verbose)
-        if steps is not None:
+        if _streamed(x):
+            steps = positive_int("steps", steps, True)
+            with self._reading("evaluate"):
+                logs, metrics = self._evaluate_stream(x, y, sample_weight, batch_size, verbose,
+                                                      steps, callbacks)
+        elif steps is not None:
             raise ValueError("evaluate: steps is not supported with array data")
+        else:
+            logs, metrics = self._evaluate_arrays(x, y, sample_weight, batch_size, verbose,
+                                                  callbacks)
+        if return_dict:
+            return logs
+        if not metrics:
+            return logs["loss"]
+        return [logs["loss"]] + [logs[m.name] for m in metrics]
+
+    def _evaluate_arrays(self, x, y, sample_weight, batch_size, verbose, callbacks):
         with self._reading("evaluate"):
             x, y, w = self._arrays(x, y, sample_weight)
             metrics = [copy.copy(m) for m in self._resolve_metrics(y)]  # per-call state
@@ -239,18 +269,25 @@ class Trainer(ThreadGuard):
             logs = self._evaluate_loop(Gatherer(x, y, w, batch_size, self.dtype),
                                        Buffers(self.layers, min(batch_size, n), self.dtype,
                                                False), batch_size, cbs, metrics)
-        if return_dict:
-            return logs
-        if not metrics:
-            return logs["loss"]
-        return [logs["loss"]] + [logs[m.name] for m in metrics]
+        return logs, metrics
 
     # ---- predict ----
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """The last layer's outputs for x, shape (n, units), in the model dtype."""
+        """The last layer's outputs for x, shape (n, units), in the model dtype.
+
+        A dask array x gives a dask array: inference runs where Dask runs the blocks (the
+        threaded scheduler, or the cluster of an active distributed Client).
+        """
         batch_size = 32 if batch_size is None else positive_int("batch_size", batch_size)
         verbose = verbose_level(verbose)
+        if is_stream(x):
+            steps = positive_int("steps", steps, True)
+            if hasattr(type(x), "__dask_graph__"):
+                from ._dask_predict import predict_dask
+                return predict_dask(self, x, batch_size)
+            with self._reading("predict"):
+                return self._predict_stream(x, batch_size, verbose, steps, callbacks)
         if steps is not None:
             raise ValueError("predict: steps is not supported with array data")
         with self._reading("predict"):

@@ -218,6 +218,9 @@ def binary_crossentropy_probs(y_pred, y_true, out=None, grad=True, sample_weight
 def categorical_crossentropy_rows(y_pred, y_true, from_logits=False, out=None):
     """Per-row categorical cross-entropy, shape y_pred.shape[:-1], in y_pred's dtype: from
     the logits (log-sum-exp) or from probabilities as Keras 3 (normalised, clipped)."""
+    if is_dask(y_pred) or is_dask(y_true):
+        return dask_dispatch("categorical_crossentropy_rows",
+                             y_pred, y_true, from_logits=from_logits, out=out)
     kind = SOFTMAX_XENT if from_logits else CATEGORICAL_PROBS
     return loss(kind, "categorical_crossentropy", y_pred, y_true, None, False, None, True,
                 out)[3]
@@ -225,6 +228,9 @@ def categorical_crossentropy_rows(y_pred, y_true, from_logits=False, out=None):
 
 def sparse_categorical_crossentropy_rows(y_pred, labels, from_logits=False, out=None):
     """Per-row sparse categorical cross-entropy (see categorical_crossentropy_rows)."""
+    if is_dask(y_pred) or is_dask(labels):
+        return dask_dispatch("sparse_categorical_crossentropy_rows",
+                             y_pred, labels, from_logits=from_logits, out=out)
     kind = SPARSE_SOFTMAX_XENT if from_logits else SPARSE_CATEGORICAL_PROBS
     return loss(kind, "sparse_categorical_crossentropy", y_pred, labels, None, False, None,
                 True, out)[3]
@@ -233,15 +239,22 @@ def sparse_categorical_crossentropy_rows(y_pred, labels, from_logits=False, out=
 def binary_crossentropy_rows(y_pred, y_true, from_logits=False, out=None):
     """Per-row binary cross-entropy, the mean over the last axis (see
     categorical_crossentropy_rows)."""
+    if is_dask(y_pred) or is_dask(y_true):
+        return dask_dispatch("binary_crossentropy_rows",
+                             y_pred, y_true, from_logits=from_logits, out=out)
     kind = SIGMOID_XENT if from_logits else BINARY_PROBS
     return loss(kind, "binary_crossentropy", y_pred, y_true, None, False, None, True, out)[3]
 
 
 def mean_squared_error_rows(y_pred, y_true, out=None):
     """Per-row mean over the last axis of (y_pred - y_true)**2."""
+    if is_dask(y_pred) or is_dask(y_true):
+        return dask_dispatch("mean_squared_error_rows", y_pred, y_true, out=out)
     return loss(MSE, "mean_squared_error", y_pred, y_true, None, False, None, True, out)[3]
 
 
 def mean_absolute_error_rows(y_pred, y_true, out=None):
     """Per-row mean over the last axis of |y_pred - y_true|."""
+    if is_dask(y_pred) or is_dask(y_true):
+        return dask_dispatch("mean_absolute_error_rows", y_pred, y_true, out=out)
     return loss(MAE, "mean_absolute_error", y_pred, y_true, None, False, None, True, out)[3]

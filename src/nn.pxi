@@ -143,6 +143,8 @@ def softmax(x, out=None):
         >>> fastops.nn.softmax(np.array([[0.0, np.log(3.0)]]))
         array([[0.25, 0.75]])
     """
+    if is_dask(x):
+        return dask_dispatch("softmax", x, out=out)
     cdef cnp.ndarray xa = float_operand(x, "softmax", "x")
     cdef cnp.ndarray xr = as_rows(xa, "softmax", "x")
     cdef cnp.ndarray o = rows_out(out, xa, "softmax")
@@ -172,6 +174,8 @@ cdef void sync_rows(cnp.ndarray rows, cnp.ndarray full):
 def softmax_backward(grad, y, out=None):
     """out := y * (grad - sum(grad * y, axis=-1)): the gradient through softmax from its
     output y.  out may be grad or y itself."""
+    if is_dask(grad) or is_dask(y):
+        return dask_dispatch("softmax_backward", grad, y, out=out)
     fn = "softmax_backward"
     ga, ya, gr, yr = rows_pair(grad, y, fn, "grad", "y")
     cdef cnp.ndarray o = rows_out(out, ya, fn)
@@ -198,6 +202,8 @@ def softmax_backward(grad, y, out=None):
 def argmax(x, out=None):
     """Index of the first maximum along the last axis (as np.argmax(x, axis=-1)), int64;
     a NaN counts as the maximum, as in NumPy."""
+    if is_dask(x):
+        return dask_dispatch("argmax", x, out=out)
     cdef cnp.ndarray xa = float_operand(x, "argmax", "x")
     cdef cnp.ndarray xr = as_rows(xa, "argmax", "x")
     cdef cnp.npy_intp dims[FO_MAX_NDIM]
@@ -313,23 +319,31 @@ def top_k_correct(y_pred, labels, k=5, sample_weight=None):
 def categorical_accuracy_rows(y_pred, y_true, out=None):
     """Per-row [argmax(y_pred) == argmax(y_true)] as 0/1 in y_pred's dtype (Keras'
     categorical_accuracy function)."""
+    if is_dask(y_pred) or is_dask(y_true):
+        return dask_dispatch("categorical_accuracy_rows", y_pred, y_true, out=out)
     return count(CATEGORICAL, "categorical_accuracy", y_pred, y_true, 0.0, 0, None, True, out)[1]
 
 
 def sparse_categorical_accuracy_rows(y_pred, labels, out=None):
     """Per-row [argmax(y_pred) == label] (Keras' sparse_categorical_accuracy function)."""
+    if is_dask(y_pred) or is_dask(labels):
+        return dask_dispatch("sparse_categorical_accuracy_rows", y_pred, labels, out=out)
     return count(SPARSE_CATEGORICAL, "sparse_categorical_accuracy", y_pred, labels, 0.0, 0,
                  None, True, out)[1]
 
 
 def binary_accuracy_rows(y_pred, y_true, threshold=0.5, out=None):
     """Per-row mean_j [(y_pred > threshold) == y_true] (Keras' binary_accuracy function)."""
+    if is_dask(y_pred) or is_dask(y_true):
+        return dask_dispatch("binary_accuracy_rows", y_pred, y_true, threshold=threshold, out=out)
     t = hyper("binary_accuracy", "threshold", threshold)
     return count(BINARY, "binary_accuracy", y_pred, y_true, t, 0, None, True, out)[1]
 
 
 def top_k_accuracy_rows(y_pred, labels, k=5, out=None):
     """Per-row [label among the k largest] (Keras' sparse_top_k_categorical_accuracy)."""
+    if is_dask(y_pred) or is_dask(labels):
+        return dask_dispatch("top_k_accuracy_rows", y_pred, labels, k=k, out=out)
     top = positive_int("top_k_accuracy", "k", k)
     return count(TOP_K, "top_k_accuracy", y_pred, labels, 0.0, top, None, True, out)[1]
 
