@@ -599,8 +599,9 @@ int fo_gemm_isa(int isa)
 #endif
 }
 
-int fo_gemm_beats_blas(int isa)
+int fo_gemm_beats_blas(int isa, int is_double)
 {
+    (void)is_double;
 #if FO_HAVE_X86_SIMD
     return isa >= FO_ISA_AVX2;
 #else

@@ -93,6 +93,10 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("kernels checked: isa 0..%d (cpu level %d)\n", top, fo_cpu_level());
+    /* the 'auto' matmul backend's choice at this CPU's level (fastops.show_config prints it) */
+    printf("auto backend: float32 %s, float64 %s\n",
+           fo_gemm_beats_blas(fo_cpu_level(), 0) ? "fastops" : "blas",
+           fo_gemm_beats_blas(fo_cpu_level(), 1) ? "fastops" : "blas");
     fails = check_all_s(top, &calls) + check_all_d(top, &calls);
     printf("%d gemm calls, %d failures\n", calls, fails);
     return fails != 0;
