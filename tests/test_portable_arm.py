@@ -5,7 +5,8 @@
   2 threads, against the error bound of tests/test_matmul.py (tests/c/gemm_edges_check.c);
 - the hot elementwise and nn loops compiled to NEON vector code (read in the disassembly);
 - the NEON GEMM executing fewer guest instructions per flop than the portable one (a qemu
-  plugin counts them; a proxy for speed, which cannot be measured here).
+  plugin counts them; a proxy for speed, which cannot be measured here);
+- the SIMD level names of each architecture (fastops._config).
 
 .ci/run installs the cross compiler and qemu (Debian: gcc-aarch64-linux-gnu, qemu-user); without
 them these tests skip, and fail under CI (CI=1).
@@ -67,6 +68,16 @@ def test_gemm_edges_on_aarch64(tmp_path):
     # 'auto' keeps BLAS on aarch64 until the NEON kernel is measured on real hardware
     assert "auto backend: float32 blas, float64 blas" in run.stdout
     assert re.search(r"^\d+ gemm calls, 0 failures$", run.stdout, re.M), run.stdout[-4000:]
+
+
+def test_simd_level_names_per_architecture():
+    from fastops import _config
+    assert _config._simd_levels("aarch64") == ("portable", "neon")
+    assert _config._simd_levels("arm64") == ("portable", "neon")  # macOS' name
+    assert _config._simd_levels("x86_64") == ("portable", "avx2", "avx512")
+    assert _config._simd_levels("AMD64") == ("portable", "avx2", "avx512")  # Windows'
+    assert _config._simd_levels("ppc64le") == ("portable",)
+    assert _config.cpu_simd() in _config.SIMD_LEVELS
 
 
 # ---- NEON code in the disassembly ---------------------------------------------------------
