@@ -13,6 +13,7 @@ Environment switches:
 import glob
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,22 +47,33 @@ def _builds_for_this_target(name):
     return sys.platform != "win32" and machine in ("x86_64", "amd64")
 
 
+def _compiler_command():
+    """The C compiler the build will run: $CC when set (as setuptools takes it), else the one
+    Python was built with.  Testing Python's own compiler instead let `CC=clang pip install .`
+    with a clang lacking OpenMP (Apple's, or Linux clang without libomp) add -fopenmp and fail
+    on omp.h, and lose OpenMP with a $CC that has it (Homebrew's LLVM on macOS)."""
+    return shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+
+
 def _compiler_accepts_openmp():
     if os.environ.get("FASTOPS_NO_OPENMP"):
         return False
     if sys.platform == "win32":
         return True  # MSVC: /openmp (OpenMP 2.0; our C loops follow its rules)
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(cc) is None:
+    cc = _compiler_command()
+    if not cc or shutil.which(cc[0]) is None:
         return False
+    # the user's flags too: libomp's -I/-L may come through them (docs/macos.md)
+    flags = [f for var in ("CPPFLAGS", "CFLAGS") for f in shlex.split(os.environ.get(var, ""))]
+    ldflags = shlex.split(os.environ.get("LDFLAGS", ""))
     src = "#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n"
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "t.c")
         with open(path, "w") as f:
             f.write(src)
         try:
-            r = subprocess.run([cc, "-fopenmp", path, "-o", os.path.join(d, "t")],
-                               capture_output=True, timeout=60)
+            r = subprocess.run([*cc, *flags, "-fopenmp", path, "-o", os.path.join(d, "t"),
+                                *ldflags], capture_output=True, timeout=60)
         except (OSError, subprocess.SubprocessError):
             return False
         return r.returncode == 0

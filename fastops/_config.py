@@ -10,11 +10,26 @@ it was.
 """
 import contextlib
 import os
+import platform
 import threading
 
 from . import _kernels
 
-SIMD_LEVELS = ("portable", "avx2", "avx512")  # index == FO_ISA_* in src/fo_base.h
+
+def _simd_levels(machine):
+    """The names of the ISA levels (index == FO_ISA_* in src/fo_base.h) of the architecture
+    the extension was built for (the interpreter's: an extension matches its interpreter).
+    On aarch64 level 1 is NEON, which every AArch64 CPU has; 'portable' forces the plain C
+    kernels there too."""
+    machine = machine.lower()
+    if machine in ("x86_64", "amd64", "x86", "i386", "i486", "i586", "i686"):
+        return ("portable", "avx2", "avx512")
+    if machine in ("aarch64", "arm64", "aarch64_be"):
+        return ("portable", "neon")
+    return ("portable",)
+
+
+SIMD_LEVELS = _simd_levels(platform.machine())
 BACKENDS = _kernels.BACKEND_NAMES             # ('fastops', 'blas', 'naive', 'cython', 'auto')
 # Threads beyond this are clamped: the thread pool's size (src/fo_pool.h).
 MAX_THREADS = 256
@@ -94,7 +109,8 @@ def cpu_simd():
 def get_simd(family=None):
     """The SIMD path in effect: the requested level, or with `family` ('elementwise', 'gemm',
     'nn') the level that family's kernels actually run (the elementwise loops, bound by
-    memory, stop at 'avx2')."""
+    memory, stop at 'avx2'; on aarch64 only the GEMM has NEON kernels, the other families are
+    the portable C, which the compiler vectorises for NEON)."""
     isa = _kernels.current_settings()[1]
     if family is None:
         return SIMD_LEVELS[isa]
@@ -102,7 +118,8 @@ def get_simd(family=None):
 
 
 def set_simd(name):
-    """Force a SIMD path: 'auto' (best the CPU has), 'avx512', 'avx2' or 'portable'.
+    """Force a SIMD path: 'auto' (best the CPU has), 'avx512', 'avx2' or 'portable' (x86);
+    'auto', 'neon' or 'portable' (aarch64).
 
     The environment variable FASTOPS_SIMD sets the same at import.  A path the CPU lacks
     raises ValueError rather than crashing with SIGILL.

@@ -24,8 +24,10 @@ enum { FO_F32 = 0, FO_F64 = 1 };
 
 #define FO_MAX_NDIM 64
 
-/* ISA levels, ordered: a CPU at level L runs every variant <= L. */
-enum { FO_ISA_PORTABLE = 0, FO_ISA_AVX2 = 1, FO_ISA_AVX512 = 2 };
+/* ISA levels, ordered: a CPU at level L runs every variant <= L.  A build has one
+ * architecture's levels: x86's (AVX2, AVX-512) or aarch64's, where level 1 is NEON
+ * (Advanced SIMD, baseline on every AArch64 CPU; level 0 still selects the plain C). */
+enum { FO_ISA_PORTABLE = 0, FO_ISA_AVX2 = 1, FO_ISA_AVX512 = 2, FO_ISA_NEON = 1 };
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define FO_HAVE_X86_SIMD 1
@@ -35,6 +37,12 @@ enum { FO_ISA_PORTABLE = 0, FO_ISA_AVX2 = 1, FO_ISA_AVX512 = 2 };
 #define FO_HAVE_X86_SIMD 0
 #define FO_TARGET_AVX2
 #define FO_TARGET_AVX512
+#endif
+
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define FO_HAVE_NEON 1
+#else
+#define FO_HAVE_NEON 0
 #endif
 
 /* out[i] depends only on inputs at index i: exact aliasing (out is an input) stays
@@ -61,6 +69,8 @@ static inline int fo_cpu_level(void)
         return FO_ISA_AVX512;
     if (avx2)
         return FO_ISA_AVX2;
+#elif FO_HAVE_NEON
+    return FO_ISA_NEON;
 #endif
     return FO_ISA_PORTABLE;
 }

@@ -475,6 +475,10 @@ typedef struct {
     void (*dot)(ptrdiff_t, const double *const *, const double *, ptrdiff_t, int, double *);
 } fo_dkernel;
 
+#if FO_HAVE_NEON
+#include "fo_gemm_neon.inc" /* aarch64: ukr/sup_{s,d}_neon and the tables fo_{s,d}_neon */
+#endif
+
 /* Blocksizes (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
  *   KC: the KC x NR sliver of B fills about half of L1d (KC*NR*size = 16 KiB), so it
  *       stays there while A slivers stream past;
@@ -513,6 +517,10 @@ static const fo_skernel *fo_s_pick(int isa)
     if (isa >= FO_ISA_AVX2)
         return &fo_s_avx2;
 #endif
+#if FO_HAVE_NEON
+    if (isa >= FO_ISA_NEON)
+        return &fo_s_neon;
+#endif
     (void)isa;
     return &fo_s_ref;
 }
@@ -524,6 +532,10 @@ static const fo_dkernel *fo_d_pick(int isa)
         return &fo_d_avx512;
     if (isa >= FO_ISA_AVX2)
         return &fo_d_avx2;
+#endif
+#if FO_HAVE_NEON
+    if (isa >= FO_ISA_NEON)
+        return &fo_d_neon;
 #endif
     (void)isa;
     return &fo_d_ref;
@@ -579,8 +591,21 @@ int fo_gemm_isa(int isa)
 {
 #if FO_HAVE_X86_SIMD
     return isa;
+#elif FO_HAVE_NEON
+    return isa >= FO_ISA_NEON ? FO_ISA_NEON : FO_ISA_PORTABLE;
 #else
     (void)isa;
     return FO_ISA_PORTABLE;
+#endif
+}
+
+int fo_gemm_beats_blas(int isa, int is_double)
+{
+    (void)is_double;
+#if FO_HAVE_X86_SIMD
+    return isa >= FO_ISA_AVX2;
+#else
+    (void)isa; /* NEON: not measured on aarch64 hardware yet (docs/aarch64.md) */
+    return 0;
 #endif
 }

@@ -34,4 +34,10 @@ void fo_gemm_blocking(int isa, int is_double, fo_idx out[8]);
 /* The ISA the GEMM family runs for a requested level (every level has its kernels). */
 int fo_gemm_isa(int isa);
 
+/* 1 where the kernel run at `isa` for float32 (is_double = 0) or float64 was measured at
+ * least as fast as BLAS (OpenBLAS through scipy), so that the 'auto' matmul backend runs it:
+ * AVX2 and AVX-512.  0 for the portable kernel (a third of OpenBLAS) and for NEON until it
+ * is measured on aarch64 hardware. */
+int fo_gemm_beats_blas(int isa, int is_double);
+
 #endif

@@ -59,6 +59,7 @@ cdef extern from "fo_elementwise.h" nogil:
 
 cdef extern from "fo_gemm.h" nogil:
     int fo_gemm_isa(int isa)
+    int fo_gemm_beats_blas(int isa, int is_double)
     int fo_gemm_f32(int isa, int nthreads, fo_idx m, fo_idx n, fo_idx k,
                     float alpha, const float *a, fo_idx rsa, fo_idx csa,
                     const float *b, fo_idx rsb, fo_idx csb,
