@@ -203,12 +203,26 @@ FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va
     }
 }
 
+/* The tile of C is read (beta != 0) and written only after the k loop, by which time
+ * an L3 or DRAM miss would stall the core: 2048^3 loses about 15% to it (C is 16 MiB,
+ * read and written once per KC block).  Asking for its lines first hides that behind
+ * the loop, as BLIS's haswell kernels do.  A row of 16 floats spans at most 2 lines. */
+FO_TARGET_AVX2 static inline void s_avx2_prefetch_tile(const float *c, ptrdiff_t rsc)
+{
+    int r;
+    for (r = 0; r < 6; ++r) {
+        _mm_prefetch((const char *)(c + r * rsc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * rsc + 15), _MM_HINT_T0);
+    }
+}
+
 /* The 6-row body shared by the packed and the in-place-A kernels: A(r, p) is
  * A_AT(r, p); B rows are 2 vectors at pb. */
 #define FO_S_AVX2_BODY(A_AT, A_STEP, B_STEP)                                                           \
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;   \
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                   \
     ptrdiff_t p;                                                                               \
+    s_avx2_prefetch_tile(c, rsc);                                                              \
     for (p = 0; p < kc; ++p) {                                                                 \
         const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);                   \
         __m256 av;                                                                             \
@@ -331,6 +345,8 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
     ptrdiff_t off = 0;
     FO_D_AVX2_BODY(FO_INPLACE_AT, off += csa, 8)
 }
+
+#include "fo_gemm_pack_avx2.inc"
 
 /* ------------------------------------------------------------------------------
  * AVX-512 (Zen 4, Skylake-X).  Zen 4 runs a 512-bit FMA as two 256-bit halves, so
@@ -461,6 +477,10 @@ typedef struct {
                 ptrdiff_t, int, float, float);
     int dot_vl; /* 0: no dot-product kernel */
     void (*dot)(ptrdiff_t, const float *const *, const float *, ptrdiff_t, int, float *);
+    /* packing of a full mr-row panel of A / nr-column panel of B for this kernel; 0 when
+     * the layout is not handled (the driver's generic loop runs).  NULL: always generic */
+    int (*pack_a)(int, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
+    int (*pack_b)(ptrdiff_t, int, const float *, ptrdiff_t, ptrdiff_t, float *);
 } fo_skernel;
 
 typedef struct {
@@ -473,6 +493,8 @@ typedef struct {
                 ptrdiff_t, int, double, double);
     int dot_vl; /* 0: no dot-product kernel */
     void (*dot)(ptrdiff_t, const double *const *, const double *, ptrdiff_t, int, double *);
+    int (*pack_a)(int, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
+    int (*pack_b)(ptrdiff_t, int, const double *, ptrdiff_t, ptrdiff_t, double *);
 } fo_dkernel;
 
 /* Blocksizes (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
@@ -489,7 +511,7 @@ static const fo_dkernel fo_d_ref = {FO_REF_MR, FO_REF_NR, 64, 256, 4096, FO_REF_
                                      ukr_d_ref, sup_d_ref, 0, NULL};
 #if FO_HAVE_X86_SIMD
 static const fo_skernel fo_s_avx2 = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx2_6x16,
-                                     sup_s_avx2_6x16, 0, NULL};
+                                     sup_s_avx2_6x16, 0, NULL, pack_a_s_avx2, pack_b_s_avx2};
 static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, sup_d_avx2_6x8,
                                      0, NULL};
 /* AVX-512: a sweep of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread)
