@@ -168,11 +168,9 @@ FO_DEFINE_REF_KERNELS(double, d)
  * double: the same with 4-wide lanes, a 6 x 8 tile.
  */
 
-/* c[0:8] := alpha * x + beta * c[0:8] (beta == 0: no read) for the first `cols` lanes */
-FO_TARGET_AVX2 static inline void s_avx2_store8(float *c, __m256 x, __m256 va, float beta,
-                                               int cols)
+/* c[0:8] := x + beta * c[0:8] (beta == 0: no read) for the first `cols` lanes */
+FO_TARGET_AVX2 static inline void s_avx2_store8(float *c, __m256 x, float beta, int cols)
 {
-    x = _mm256_mul_ps(x, va);
     if (cols >= 8) {
         if (beta != 0)
             x = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(c), x);
@@ -186,10 +184,8 @@ FO_TARGET_AVX2 static inline void s_avx2_store8(float *c, __m256 x, __m256 va, f
     }
 }
 
-FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va, double beta,
-                                                int cols)
+FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, double beta, int cols)
 {
-    x = _mm256_mul_pd(x, va);
     if (cols >= 4) {
         if (beta != 0)
             x = _mm256_fmadd_pd(_mm256_set1_pd(beta), _mm256_loadu_pd(c), x);
@@ -203,10 +199,12 @@ FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va
     }
 }
 
-/* The tile of C is read (beta != 0) and written only after the k loop, by which time
- * an L3 or DRAM miss would stall the core: 2048^3 loses about 15% to it (C is 16 MiB,
- * read and written once per KC block).  Asking for its lines first hides that behind
- * the loop, as BLIS's haswell kernels do.  A row of 16 floats spans at most 2 lines. */
+/* With beta != 0 the tile of C is read only after the k loop, by which time an L3 or
+ * DRAM miss stalls the core: 2048^3 lost about 15% to it (C is 16 MiB, read and written
+ * once per KC block).  Asking for its lines first hides that behind the loop, as BLIS's
+ * haswell kernels do.  With beta == 0 C is only written, which the store queue absorbs:
+ * there the prefetches cost 7% at k = 10 and bought nothing.  A row of 16 floats spans
+ * at most 2 lines. */
 FO_TARGET_AVX2 static inline void s_avx2_prefetch_tile(const float *c, ptrdiff_t rsc)
 {
     int r;
@@ -222,7 +220,8 @@ FO_TARGET_AVX2 static inline void s_avx2_prefetch_tile(const float *c, ptrdiff_t
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;   \
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                   \
     ptrdiff_t p;                                                                               \
-    s_avx2_prefetch_tile(c, rsc);                                                              \
+    if (beta != 0)                                                                             \
+        s_avx2_prefetch_tile(c, rsc);                                                          \
     for (p = 0; p < kc; ++p) {                                                                 \
         const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);                   \
         __m256 av;                                                                             \
@@ -248,19 +247,27 @@ FO_TARGET_AVX2 static inline void s_avx2_prefetch_tile(const float *c, ptrdiff_t
         pb += B_STEP;                                                                          \
     }                                                                                          \
     {                                                                                          \
-        const __m256 va = _mm256_set1_ps(alpha);                                               \
-        s_avx2_store8(c + 0 * rsc, c00, va, beta, cols);                                       \
-        s_avx2_store8(c + 0 * rsc + 8, c01, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 1 * rsc, c10, va, beta, cols);                                       \
-        s_avx2_store8(c + 1 * rsc + 8, c11, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 2 * rsc, c20, va, beta, cols);                                       \
-        s_avx2_store8(c + 2 * rsc + 8, c21, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 3 * rsc, c30, va, beta, cols);                                       \
-        s_avx2_store8(c + 3 * rsc + 8, c31, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 4 * rsc, c40, va, beta, cols);                                       \
-        s_avx2_store8(c + 4 * rsc + 8, c41, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 5 * rsc, c50, va, beta, cols);                                       \
-        s_avx2_store8(c + 5 * rsc + 8, c51, va, beta, cols - 8);                               \
+        if (alpha != 1) { /* skipped at the usual alpha = 1: 10 percent at k = 10 */       \
+            const __m256 va = _mm256_set1_ps(alpha);                                           \
+            c00 = _mm256_mul_ps(c00, va); c01 = _mm256_mul_ps(c01, va);                        \
+            c10 = _mm256_mul_ps(c10, va); c11 = _mm256_mul_ps(c11, va);                        \
+            c20 = _mm256_mul_ps(c20, va); c21 = _mm256_mul_ps(c21, va);                        \
+            c30 = _mm256_mul_ps(c30, va); c31 = _mm256_mul_ps(c31, va);                        \
+            c40 = _mm256_mul_ps(c40, va); c41 = _mm256_mul_ps(c41, va);                        \
+            c50 = _mm256_mul_ps(c50, va); c51 = _mm256_mul_ps(c51, va);                        \
+        }                                                                                      \
+        s_avx2_store8(c + 0 * rsc, c00, beta, cols);                                           \
+        s_avx2_store8(c + 0 * rsc + 8, c01, beta, cols - 8);                                   \
+        s_avx2_store8(c + 1 * rsc, c10, beta, cols);                                           \
+        s_avx2_store8(c + 1 * rsc + 8, c11, beta, cols - 8);                                   \
+        s_avx2_store8(c + 2 * rsc, c20, beta, cols);                                           \
+        s_avx2_store8(c + 2 * rsc + 8, c21, beta, cols - 8);                                   \
+        s_avx2_store8(c + 3 * rsc, c30, beta, cols);                                           \
+        s_avx2_store8(c + 3 * rsc + 8, c31, beta, cols - 8);                                   \
+        s_avx2_store8(c + 4 * rsc, c40, beta, cols);                                           \
+        s_avx2_store8(c + 4 * rsc + 8, c41, beta, cols - 8);                                   \
+        s_avx2_store8(c + 5 * rsc, c50, beta, cols);                                           \
+        s_avx2_store8(c + 5 * rsc + 8, c51, beta, cols - 8);                                   \
     }
 
 #define FO_PACKED_AT(r) (pa + (r))
@@ -313,19 +320,27 @@ FO_TARGET_AVX2 static void sup_s_avx2_6x16(ptrdiff_t kc, const float *a, ptrdiff
         pb += B_STEP;                                                                          \
     }                                                                                          \
     {                                                                                          \
-        const __m256d va = _mm256_set1_pd(alpha);                                              \
-        d_avx2_store4(c + 0 * rsc, c00, va, beta, cols);                                       \
-        d_avx2_store4(c + 0 * rsc + 4, c01, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 1 * rsc, c10, va, beta, cols);                                       \
-        d_avx2_store4(c + 1 * rsc + 4, c11, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 2 * rsc, c20, va, beta, cols);                                       \
-        d_avx2_store4(c + 2 * rsc + 4, c21, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 3 * rsc, c30, va, beta, cols);                                       \
-        d_avx2_store4(c + 3 * rsc + 4, c31, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 4 * rsc, c40, va, beta, cols);                                       \
-        d_avx2_store4(c + 4 * rsc + 4, c41, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 5 * rsc, c50, va, beta, cols);                                       \
-        d_avx2_store4(c + 5 * rsc + 4, c51, va, beta, cols - 4);                               \
+        if (alpha != 1) { /* skipped at the usual alpha = 1: 10 percent at k = 10 */       \
+            const __m256d va = _mm256_set1_pd(alpha);                                          \
+            c00 = _mm256_mul_pd(c00, va); c01 = _mm256_mul_pd(c01, va);                        \
+            c10 = _mm256_mul_pd(c10, va); c11 = _mm256_mul_pd(c11, va);                        \
+            c20 = _mm256_mul_pd(c20, va); c21 = _mm256_mul_pd(c21, va);                        \
+            c30 = _mm256_mul_pd(c30, va); c31 = _mm256_mul_pd(c31, va);                        \
+            c40 = _mm256_mul_pd(c40, va); c41 = _mm256_mul_pd(c41, va);                        \
+            c50 = _mm256_mul_pd(c50, va); c51 = _mm256_mul_pd(c51, va);                        \
+        }                                                                                      \
+        d_avx2_store4(c + 0 * rsc, c00, beta, cols);                                           \
+        d_avx2_store4(c + 0 * rsc + 4, c01, beta, cols - 4);                                   \
+        d_avx2_store4(c + 1 * rsc, c10, beta, cols);                                           \
+        d_avx2_store4(c + 1 * rsc + 4, c11, beta, cols - 4);                                   \
+        d_avx2_store4(c + 2 * rsc, c20, beta, cols);                                           \
+        d_avx2_store4(c + 2 * rsc + 4, c21, beta, cols - 4);                                   \
+        d_avx2_store4(c + 3 * rsc, c30, beta, cols);                                           \
+        d_avx2_store4(c + 3 * rsc + 4, c31, beta, cols - 4);                                   \
+        d_avx2_store4(c + 4 * rsc, c40, beta, cols);                                           \
+        d_avx2_store4(c + 4 * rsc + 4, c41, beta, cols - 4);                                   \
+        d_avx2_store4(c + 5 * rsc, c50, beta, cols);                                           \
+        d_avx2_store4(c + 5 * rsc + 4, c51, beta, cols - 4);                                   \
     }
 
 FO_TARGET_AVX2 static void ukr_d_avx2_6x8(ptrdiff_t kc, const double *pa, const double *pb,
