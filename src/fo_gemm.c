@@ -492,10 +492,10 @@ typedef struct {
                 ptrdiff_t, int, float, float);
     int dot_vl; /* 0: no dot-product kernel */
     void (*dot)(ptrdiff_t, const float *const *, const float *, ptrdiff_t, int, float *);
-    /* packing for this kernel of one full mr-row panel of A / of consecutive full
-     * nr-column panels of B; 0 when the layout is not handled (the driver's generic loop
-     * runs).  NULL: always generic */
-    int (*pack_a)(int, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
+    /* packing for this kernel of consecutive full mr-row panels of A / nr-column panels
+     * of B (kc, panels, source, its strides, destination); 0 when the layout is not
+     * handled (the driver's generic loop runs).  NULL: always generic */
+    int (*pack_a)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
     int (*pack_b)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
 } fo_skernel;
 
@@ -509,7 +509,7 @@ typedef struct {
                 ptrdiff_t, int, double, double);
     int dot_vl; /* 0: no dot-product kernel */
     void (*dot)(ptrdiff_t, const double *const *, const double *, ptrdiff_t, int, double *);
-    int (*pack_a)(int, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
+    int (*pack_a)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
     int (*pack_b)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
 } fo_dkernel;
 
