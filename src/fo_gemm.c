@@ -362,6 +362,7 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
 }
 
 #include "fo_gemm_pack_avx2.inc"
+#include "fo_gemm_dot_avx2.inc"
 
 /* ------------------------------------------------------------------------------
  * AVX-512 (Zen 4, Skylake-X).  Zen 4 runs a 512-bit FMA as two 256-bit halves, so
@@ -497,6 +498,10 @@ typedef struct {
      * handled (the driver's generic loop runs).  NULL: always generic */
     int (*pack_a)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
     int (*pack_b)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
+    /* B^T for the dot kernel: columns of B (k, cols, source, strides) as rows kp apart,
+     * zero-padded to kp; 0 when not handled, NULL: always generic */
+    int (*pack_bt)(ptrdiff_t, int, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float *);
+    int dot_max_n, dot_min_k; /* the dot path's limits; 0: FO_SUP_MAX, FO_DOT_MIN_K */
 } fo_skernel;
 
 typedef struct {
@@ -511,6 +516,8 @@ typedef struct {
     void (*dot)(ptrdiff_t, const double *const *, const double *, ptrdiff_t, int, double *);
     int (*pack_a)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
     int (*pack_b)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
+    int (*pack_bt)(ptrdiff_t, int, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *);
+    int dot_max_n, dot_min_k;
 } fo_dkernel;
 
 /* Blocksizes (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
@@ -522,14 +529,15 @@ typedef struct {
  * MC is a multiple of MR and NC of NR so only the matrix edges make partial tiles.
  * The portable kernel keeps the same cache targets with its smaller tile. */
 static const fo_skernel fo_s_ref = {FO_REF_MR, FO_REF_NR, 128, 256, 4096, FO_REF_MR, FO_REF_NR,
-                                     ukr_s_ref, sup_s_ref, 0, NULL, NULL, NULL};
+                                     ukr_s_ref, sup_s_ref, 0, NULL, NULL, NULL, NULL, 0, 0};
 static const fo_dkernel fo_d_ref = {FO_REF_MR, FO_REF_NR, 64, 256, 4096, FO_REF_MR, FO_REF_NR,
-                                     ukr_d_ref, sup_d_ref, 0, NULL, NULL, NULL};
+                                     ukr_d_ref, sup_d_ref, 0, NULL, NULL, NULL, NULL, 0, 0};
 #if FO_HAVE_X86_SIMD
 static const fo_skernel fo_s_avx2 = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx2_6x16,
-                                     sup_s_avx2_6x16, 0, NULL, pack_a_s_avx2, pack_b_s_avx2};
+                                     sup_s_avx2_6x16, 8, dot_s_avx2, pack_a_s_avx2, pack_b_s_avx2,
+                                     pack_bt_s_avx2, 15, 96};
 static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, sup_d_avx2_6x8,
-                                     0, NULL, NULL, NULL};
+                                     0, NULL, NULL, NULL, NULL, 0, 0};
 /* AVX-512: a sweep of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread)
  * was flat within the +-5% noise of this shared machine, so the AVX2 values stay (MC a
  * multiple of MR).  The KC x 64 float sliver of B (64 KiB) is then larger than L1d and
@@ -538,11 +546,11 @@ static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, 
 static const fo_skernel fo_s_avx512 = {FO_S512_MR, 16 * FO_S512_NV, FO_S512_MC, FO_S512_KC,
                                        FO_S512_NC, 6, 16,
                                        ukr_s_avx512, sup_s_avx2_6x16, 16, dot_s_avx512,
-                                       NULL, NULL};
+                                       NULL, NULL, NULL, 0, 0};
 static const fo_dkernel fo_d_avx512 = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_MC, FO_D512_KC, 4096,
                                        6, 8,
                                        ukr_d_avx512, sup_d_avx2_6x8, 8, dot_d_avx512,
-                                       NULL, NULL};
+                                       NULL, NULL, NULL, 0, 0};
 #endif
 
 static const fo_skernel *fo_s_pick(int isa)
