@@ -168,11 +168,9 @@ FO_DEFINE_REF_KERNELS(double, d)
  * double: the same with 4-wide lanes, a 6 x 8 tile.
  */
 
-/* c[0:8] := alpha * x + beta * c[0:8] (beta == 0: no read) for the first `cols` lanes */
-FO_TARGET_AVX2 static inline void s_avx2_store8(float *c, __m256 x, __m256 va, float beta,
-                                               int cols)
+/* c[0:8] := x + beta * c[0:8] (beta == 0: no read) for the first `cols` lanes */
+FO_TARGET_AVX2 static inline void s_avx2_store8(float *c, __m256 x, float beta, int cols)
 {
-    x = _mm256_mul_ps(x, va);
     if (cols >= 8) {
         if (beta != 0)
             x = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(c), x);
@@ -186,10 +184,8 @@ FO_TARGET_AVX2 static inline void s_avx2_store8(float *c, __m256 x, __m256 va, f
     }
 }
 
-FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va, double beta,
-                                                int cols)
+FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, double beta, int cols)
 {
-    x = _mm256_mul_pd(x, va);
     if (cols >= 4) {
         if (beta != 0)
             x = _mm256_fmadd_pd(_mm256_set1_pd(beta), _mm256_loadu_pd(c), x);
@@ -203,12 +199,29 @@ FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va
     }
 }
 
+/* With beta != 0 the tile of C is read only after the k loop, by which time an L3 or
+ * DRAM miss stalls the core: 2048^3 lost about 15% to it (C is 16 MiB, read and written
+ * once per KC block).  Asking for its lines first hides that behind the loop, as BLIS's
+ * haswell kernels do.  With beta == 0 C is only written, which the store queue absorbs:
+ * there the prefetches cost 7% at k = 10 and bought nothing.  A row of 16 floats spans
+ * at most 2 lines. */
+FO_TARGET_AVX2 static inline void s_avx2_prefetch_tile(const float *c, ptrdiff_t rsc)
+{
+    int r;
+    for (r = 0; r < 6; ++r) {
+        _mm_prefetch((const char *)(c + r * rsc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * rsc + 15), _MM_HINT_T0);
+    }
+}
+
 /* The 6-row body shared by the packed and the in-place-A kernels: A(r, p) is
  * A_AT(r, p); B rows are 2 vectors at pb. */
 #define FO_S_AVX2_BODY(A_AT, A_STEP, B_STEP)                                                           \
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;   \
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                   \
     ptrdiff_t p;                                                                               \
+    if (beta != 0)                                                                             \
+        s_avx2_prefetch_tile(c, rsc);                                                          \
     for (p = 0; p < kc; ++p) {                                                                 \
         const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);                   \
         __m256 av;                                                                             \
@@ -234,19 +247,27 @@ FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, __m256d va
         pb += B_STEP;                                                                          \
     }                                                                                          \
     {                                                                                          \
-        const __m256 va = _mm256_set1_ps(alpha);                                               \
-        s_avx2_store8(c + 0 * rsc, c00, va, beta, cols);                                       \
-        s_avx2_store8(c + 0 * rsc + 8, c01, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 1 * rsc, c10, va, beta, cols);                                       \
-        s_avx2_store8(c + 1 * rsc + 8, c11, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 2 * rsc, c20, va, beta, cols);                                       \
-        s_avx2_store8(c + 2 * rsc + 8, c21, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 3 * rsc, c30, va, beta, cols);                                       \
-        s_avx2_store8(c + 3 * rsc + 8, c31, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 4 * rsc, c40, va, beta, cols);                                       \
-        s_avx2_store8(c + 4 * rsc + 8, c41, va, beta, cols - 8);                               \
-        s_avx2_store8(c + 5 * rsc, c50, va, beta, cols);                                       \
-        s_avx2_store8(c + 5 * rsc + 8, c51, va, beta, cols - 8);                               \
+        if (alpha != 1) { /* skipped at the usual alpha = 1: 10 percent at k = 10 */       \
+            const __m256 va = _mm256_set1_ps(alpha);                                           \
+            c00 = _mm256_mul_ps(c00, va); c01 = _mm256_mul_ps(c01, va);                        \
+            c10 = _mm256_mul_ps(c10, va); c11 = _mm256_mul_ps(c11, va);                        \
+            c20 = _mm256_mul_ps(c20, va); c21 = _mm256_mul_ps(c21, va);                        \
+            c30 = _mm256_mul_ps(c30, va); c31 = _mm256_mul_ps(c31, va);                        \
+            c40 = _mm256_mul_ps(c40, va); c41 = _mm256_mul_ps(c41, va);                        \
+            c50 = _mm256_mul_ps(c50, va); c51 = _mm256_mul_ps(c51, va);                        \
+        }                                                                                      \
+        s_avx2_store8(c + 0 * rsc, c00, beta, cols);                                           \
+        s_avx2_store8(c + 0 * rsc + 8, c01, beta, cols - 8);                                   \
+        s_avx2_store8(c + 1 * rsc, c10, beta, cols);                                           \
+        s_avx2_store8(c + 1 * rsc + 8, c11, beta, cols - 8);                                   \
+        s_avx2_store8(c + 2 * rsc, c20, beta, cols);                                           \
+        s_avx2_store8(c + 2 * rsc + 8, c21, beta, cols - 8);                                   \
+        s_avx2_store8(c + 3 * rsc, c30, beta, cols);                                           \
+        s_avx2_store8(c + 3 * rsc + 8, c31, beta, cols - 8);                                   \
+        s_avx2_store8(c + 4 * rsc, c40, beta, cols);                                           \
+        s_avx2_store8(c + 4 * rsc + 8, c41, beta, cols - 8);                                   \
+        s_avx2_store8(c + 5 * rsc, c50, beta, cols);                                           \
+        s_avx2_store8(c + 5 * rsc + 8, c51, beta, cols - 8);                                   \
     }
 
 #define FO_PACKED_AT(r) (pa + (r))
@@ -299,19 +320,27 @@ FO_TARGET_AVX2 static void sup_s_avx2_6x16(ptrdiff_t kc, const float *a, ptrdiff
         pb += B_STEP;                                                                          \
     }                                                                                          \
     {                                                                                          \
-        const __m256d va = _mm256_set1_pd(alpha);                                              \
-        d_avx2_store4(c + 0 * rsc, c00, va, beta, cols);                                       \
-        d_avx2_store4(c + 0 * rsc + 4, c01, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 1 * rsc, c10, va, beta, cols);                                       \
-        d_avx2_store4(c + 1 * rsc + 4, c11, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 2 * rsc, c20, va, beta, cols);                                       \
-        d_avx2_store4(c + 2 * rsc + 4, c21, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 3 * rsc, c30, va, beta, cols);                                       \
-        d_avx2_store4(c + 3 * rsc + 4, c31, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 4 * rsc, c40, va, beta, cols);                                       \
-        d_avx2_store4(c + 4 * rsc + 4, c41, va, beta, cols - 4);                               \
-        d_avx2_store4(c + 5 * rsc, c50, va, beta, cols);                                       \
-        d_avx2_store4(c + 5 * rsc + 4, c51, va, beta, cols - 4);                               \
+        if (alpha != 1) { /* skipped at the usual alpha = 1: 10 percent at k = 10 */       \
+            const __m256d va = _mm256_set1_pd(alpha);                                          \
+            c00 = _mm256_mul_pd(c00, va); c01 = _mm256_mul_pd(c01, va);                        \
+            c10 = _mm256_mul_pd(c10, va); c11 = _mm256_mul_pd(c11, va);                        \
+            c20 = _mm256_mul_pd(c20, va); c21 = _mm256_mul_pd(c21, va);                        \
+            c30 = _mm256_mul_pd(c30, va); c31 = _mm256_mul_pd(c31, va);                        \
+            c40 = _mm256_mul_pd(c40, va); c41 = _mm256_mul_pd(c41, va);                        \
+            c50 = _mm256_mul_pd(c50, va); c51 = _mm256_mul_pd(c51, va);                        \
+        }                                                                                      \
+        d_avx2_store4(c + 0 * rsc, c00, beta, cols);                                           \
+        d_avx2_store4(c + 0 * rsc + 4, c01, beta, cols - 4);                                   \
+        d_avx2_store4(c + 1 * rsc, c10, beta, cols);                                           \
+        d_avx2_store4(c + 1 * rsc + 4, c11, beta, cols - 4);                                   \
+        d_avx2_store4(c + 2 * rsc, c20, beta, cols);                                           \
+        d_avx2_store4(c + 2 * rsc + 4, c21, beta, cols - 4);                                   \
+        d_avx2_store4(c + 3 * rsc, c30, beta, cols);                                           \
+        d_avx2_store4(c + 3 * rsc + 4, c31, beta, cols - 4);                                   \
+        d_avx2_store4(c + 4 * rsc, c40, beta, cols);                                           \
+        d_avx2_store4(c + 4 * rsc + 4, c41, beta, cols - 4);                                   \
+        d_avx2_store4(c + 5 * rsc, c50, beta, cols);                                           \
+        d_avx2_store4(c + 5 * rsc + 4, c51, beta, cols - 4);                                   \
     }
 
 FO_TARGET_AVX2 static void ukr_d_avx2_6x8(ptrdiff_t kc, const double *pa, const double *pb,
@@ -331,6 +360,9 @@ FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff
     ptrdiff_t off = 0;
     FO_D_AVX2_BODY(FO_INPLACE_AT, off += csa, 8)
 }
+
+#include "fo_gemm_pack_avx2.inc"
+#include "fo_gemm_dot_avx2.inc"
 
 /* ------------------------------------------------------------------------------
  * AVX-512 (Zen 4, Skylake-X).  Zen 4 runs a 512-bit FMA as two 256-bit halves, so
@@ -461,6 +493,15 @@ typedef struct {
                 ptrdiff_t, int, float, float);
     int dot_vl; /* 0: no dot-product kernel */
     void (*dot)(ptrdiff_t, const float *const *, const float *, ptrdiff_t, int, float *);
+    /* packing for this kernel of consecutive full mr-row panels of A / nr-column panels
+     * of B (kc, panels, source, its strides, destination); 0 when the layout is not
+     * handled (the driver's generic loop runs).  NULL: always generic */
+    int (*pack_a)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
+    int (*pack_b)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
+    /* B^T for the dot kernel: columns of B (k, cols, source, strides) as rows kp apart,
+     * zero-padded to kp; 0 when not handled, NULL: always generic */
+    int (*pack_bt)(ptrdiff_t, int, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float *);
+    int dot_max_n, dot_min_k; /* the dot path's limits; 0: FO_SUP_MAX, FO_DOT_MIN_K */
 } fo_skernel;
 
 typedef struct {
@@ -473,6 +514,10 @@ typedef struct {
                 ptrdiff_t, int, double, double);
     int dot_vl; /* 0: no dot-product kernel */
     void (*dot)(ptrdiff_t, const double *const *, const double *, ptrdiff_t, int, double *);
+    int (*pack_a)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
+    int (*pack_b)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
+    int (*pack_bt)(ptrdiff_t, int, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *);
+    int dot_max_n, dot_min_k;
 } fo_dkernel;
 
 #if FO_HAVE_NEON
@@ -488,14 +533,15 @@ typedef struct {
  * MC is a multiple of MR and NC of NR so only the matrix edges make partial tiles.
  * The portable kernel keeps the same cache targets with its smaller tile. */
 static const fo_skernel fo_s_ref = {FO_REF_MR, FO_REF_NR, 128, 256, 4096, FO_REF_MR, FO_REF_NR,
-                                     ukr_s_ref, sup_s_ref, 0, NULL};
+                                     ukr_s_ref, sup_s_ref, 0, NULL, NULL, NULL, NULL, 0, 0};
 static const fo_dkernel fo_d_ref = {FO_REF_MR, FO_REF_NR, 64, 256, 4096, FO_REF_MR, FO_REF_NR,
-                                     ukr_d_ref, sup_d_ref, 0, NULL};
+                                     ukr_d_ref, sup_d_ref, 0, NULL, NULL, NULL, NULL, 0, 0};
 #if FO_HAVE_X86_SIMD
 static const fo_skernel fo_s_avx2 = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx2_6x16,
-                                     sup_s_avx2_6x16, 0, NULL};
+                                     sup_s_avx2_6x16, 8, dot_s_avx2, pack_a_s_avx2, pack_b_s_avx2,
+                                     pack_bt_s_avx2, 15, 96};
 static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, sup_d_avx2_6x8,
-                                     0, NULL};
+                                     0, NULL, NULL, NULL, NULL, 0, 0};
 /* AVX-512: a sweep of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread)
  * was flat within the +-5% noise of this shared machine, so the AVX2 values stay (MC a
  * multiple of MR).  The KC x 64 float sliver of B (64 KiB) is then larger than L1d and
@@ -503,10 +549,12 @@ static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, 
  * slower at 2048^3 (twice the passes over C). */
 static const fo_skernel fo_s_avx512 = {FO_S512_MR, 16 * FO_S512_NV, FO_S512_MC, FO_S512_KC,
                                        FO_S512_NC, 6, 16,
-                                       ukr_s_avx512, sup_s_avx2_6x16, 16, dot_s_avx512};
+                                       ukr_s_avx512, sup_s_avx2_6x16, 16, dot_s_avx512,
+                                       NULL, NULL, NULL, 0, 0};
 static const fo_dkernel fo_d_avx512 = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_MC, FO_D512_KC, 4096,
                                        6, 8,
-                                       ukr_d_avx512, sup_d_avx2_6x8, 8, dot_d_avx512};
+                                       ukr_d_avx512, sup_d_avx2_6x8, 8, dot_d_avx512,
+                                       NULL, NULL, NULL, 0, 0};
 #endif
 
 static const fo_skernel *fo_s_pick(int isa)

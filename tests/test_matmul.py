@@ -118,6 +118,22 @@ def test_block_edges(cfg, rng, dtype):
         assert_accurate(fastops.matmul(a, b), a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_skinny_path_limits(cfg, rng, dtype):
+    """Small N (and, transposed, small M) on both sides of where the kernels switch
+    between the dot-product path (rows of A against columns of B along k), the in-place
+    skinny path and the blocked one: N up to 17, k around 64 and 96 with a k % 8 tail,
+    row-major A (dot) and transposed views (the swapped paths)."""
+    for n in (1, 2, 3, 5, 8, 9, 12, 15, 16, 17):
+        for k in (63, 64, 95, 96, 97, 133):
+            m = 37
+            a = rng.uniform(-1, 1, (m, k)).astype(dtype)
+            b = rng.uniform(-1, 1, (k, n)).astype(dtype)
+            assert_accurate(fastops.matmul(a, b), a, b)
+            bt = rng.uniform(-1, 1, (n, k)).astype(dtype)   # small M, B a transposed view
+            assert_accurate(fastops.matmul(bt, a.T), bt, a.T)
+
+
 @pytest.mark.parametrize("simd", LEVELS)
 def test_1024(rng, simd):
     a = rng.standard_normal((1024, 1024)).astype(np.float32)
@@ -340,14 +356,26 @@ def test_inputs_unmodified_and_threads(rng):
     np.testing.assert_array_equal(c1, c2)  # same blocking: same sums in the same order
 
 
-def test_alpha_beta_lowlevel(rng):
-    a = rng.standard_normal((50, 40))
-    b = rng.standard_normal((40, 30))
-    c = rng.standard_normal((50, 30))
+@pytest.mark.parametrize("shape", [(50, 40, 30), (37, 130, 10), (10, 130, 37), (128, 10, 512)],
+                         ids=str)
+def test_alpha_beta_lowlevel(rng, shape):
+    m, k, n = shape  # blocked, dot-product (row-major A, and its transpose), k = 10
+    a = rng.standard_normal((m, k))
+    b = rng.standard_normal((k, n))
+    c = rng.standard_normal((m, n))
     for level in range(len(LEVELS)):
-        got = c.copy()
-        _kernels.BACKENDS["fastops"](a, b, got, level, 1, -0.5, 2.0)
-        np.testing.assert_allclose(got, -0.5 * (a @ b) + 2.0 * c, rtol=1e-12, atol=1e-12)
+        for nt in (1, -2):
+            for alpha, beta in ((-0.5, 2.0), (1.0, 1.0), (1.5, 0.0)):
+                got = c.copy()
+                _kernels.BACKENDS["fastops"](a, b, got, level, nt, alpha, beta)
+                np.testing.assert_allclose(got, alpha * (a @ b) + beta * c,
+                                           rtol=1e-12, atol=1e-12)
+            a32, b32, c32 = a.astype(np.float32), b.astype(np.float32), c.astype(np.float32)
+            got = c32.copy()
+            _kernels.BACKENDS["fastops"](a32, b32, got, level, nt, -0.5, 2.0)
+            want = -0.5 * (a32.astype(np.float64) @ b32) + 2.0 * c32
+            bound = 2 * (k + 2) * 2.0**-24 * (0.5 * (np.abs(a32) @ np.abs(b32)) + 2 * np.abs(c32))
+            assert (np.abs(got - want) <= bound).all()
 
 
 # ---- bad input ---------------------------------------------------------------------
