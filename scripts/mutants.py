@@ -12,6 +12,7 @@ OPTIMIZERS = ["tests/test_optimizers.py", "tests/test_trainer_by_value.py"]
 TRAINER = ["tests/test_trainer_by_value.py", "tests/test_fit_matrix.py", "tests/test_models.py",
            "tests/test_callbacks.py", "tests/test_layers.py"]
 BACKENDS = ["tests/test_backend_dispatch.py", "tests/test_settings.py", "tests/test_cython_rung.py"]
+THREADS = ["tests/test_models.py", "tests/test_fork_and_threads.py"]
 DATASETS = ["tests/test_datasets.py", "tests/test_datasets_cache.py",
             "tests/test_datasets_fashion.py", "tests/test_datasets_text.py",
             "tests/test_datasets_text_files.py", "tests/test_datasets_boston.py"]
@@ -54,7 +55,8 @@ MUTANTS = [
            "FO_T vi = rho * v[i] + one_rho * (g[i] * g[i]);",
            "FO_T vi = one_rho * v[i] + rho * (g[i] * g[i]);", OPTIMIZERS),
     mutant("K12", "src/fo_nn_updates.inc", "Adam amsgrad: the running maximum is dropped",
-           "            vi = vhat[i] > vi ? vhat[i] : vi;", "            vi = vi;", OPTIMIZERS),
+           "FO_ADAM_STEP((vi = vhat[i] > vi ? vhat[i] : vi, vhat[i] = vi))",
+           "FO_ADAM_STEP((vi = vi, vhat[i] = vi))", OPTIMIZERS),
     mutant("K13", "src/fo_nn_updates.inc", "SGD Nesterov: plain momentum step",
            "            w[i] += mu * mi - lr * gi;", "            w[i] += mi;", OPTIMIZERS),
     mutant("K14", "src/fo_nn_updates.inc", "the L1 term's sign is flipped",
@@ -64,7 +66,7 @@ MUTANTS = [
     mutant("C1", "src/linalg.pxi", "backend 'blas' runs fastops' own GEMM",
            '"blas": _gemm_blas,', '"blas": _gemm_fastops,', BACKENDS),
     mutant("C2", "src/linalg.pxi", "'auto' always resolves to fastops' GEMM",
-           'return "fastops" if fo_gemm_isa(isa) >= FO_ISA_AVX2 else "blas"',
+           'return "fastops" if fo_gemm_beats_blas(isa, np.dtype(dtype) == np.float64) else "blas"',
            'return "fastops"', BACKENDS),
     mutant("C3", "src/contract.pxi", "out's shape is not checked",
            "            if cnp.PyArray_DIM(o, d) != shape[d]:",
@@ -117,9 +119,9 @@ MUTANTS = [
            'return _kernels.matmul(a, b, out=out, backend="fastops")', BACKENDS),
     mutant("B2", "fastops/_config.py", "an inner config_context forgets the outer backend",
            "        b = outer.backend if b < 0 else b", "        b = b", BACKENDS),
-    mutant("B3", "fastops/_threads.py", "backend 'blas' keeps fastops' kernels on every thread",
-           'if fastops.get_backend() == "blas" and fastops.get_num_threads() > 1:',
-           'if False:', ["tests/test_models.py"]),
+    mutant("B3", "fastops/_threads.py", "fit does not refuse a model another thread is reading",
+           "if self._fit_thread is not None or any(t != me for t in self._readers):",
+           "if self._fit_thread is not None:", THREADS),
     mutant("B4", "fastops/cython.py", "fastops.cython.relu runs on fastops' SIMD tier",
            "_TIER = 1", "_TIER = 0", BACKENDS),
     # ---- datasets (Python) ----
