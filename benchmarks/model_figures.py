@@ -1,9 +1,9 @@
 """Figures of the model layer (issue 8), one mode per process so RSS peaks stay separate.
 
-    python examples/measure_figures.py ch2 [seeds]     # 1st-edition one-hot vs 2nd-edition sparse
-    python examples/measure_figures.py ab              # one-epoch fits, min of 3 (timing)
-    python examples/measure_figures.py reg             # Dropout(0.5) + l2 cost per epoch
-    python examples/measure_figures.py imdb fastops|keras
+    python benchmarks/model_figures.py ch2 [seeds]     # 1st-edition one-hot vs 2nd-edition sparse
+    python benchmarks/model_figures.py ab              # one-epoch fits, min of 3 (timing)
+    python benchmarks/model_figures.py reg             # Dropout(0.5) + l2 cost per epoch
+    python benchmarks/model_figures.py imdb fastops|keras
 
 Run under `flock /tmp/fastops-bench.lock env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ...`.
 """

@@ -1,0 +1,113 @@
+"""Issue 11's GEMM table: fastops' float32 GEMM against OpenBLAS (np.matmul) at the book's
+shapes, on 1 and 2 threads, interleaved in one process (each round times fastops, then
+OpenBLAS, then fastops again; the figure is the median of the per-round ratios), and the
+measured FMA peak of one core for the "% of peak" column.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/gemm_ratios.py [--simd avx2]
+
+The MLP shapes are the chapter-2 step at batch 128: X.W1 (128x784 . 784x512), X^T.dH,
+H.W2 (128x512 . 512x10), H^T.dY and dY.W2^T, each read through transposed views as the
+trainer does.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import fastops
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def operands(m, k, n, ta=False, tb=False, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n), dtype=np.float32)
+    return (a.T if ta else a), (b.T if tb else b)
+
+
+SHAPES = {  # name: (m, k, n, A transposed, B transposed)
+    "1024^3": (1024, 1024, 1024, False, False),
+    "2048^3": (2048, 2048, 2048, False, False),
+    "X.W1": (128, 784, 512, False, False),
+    "X^T.dH": (784, 128, 512, True, False),
+    "H.W2": (128, 512, 10, False, False),
+    "H^T.dY": (512, 128, 10, True, False),
+    "dY.W2^T": (128, 10, 512, False, True),
+}
+
+
+def best_time(fn, min_seconds):
+    """Median of repeats of fn over about min_seconds (at least 3)."""
+    fn()
+    times = []
+    t_end = time.perf_counter() + min_seconds
+    while len(times) < 3 or time.perf_counter() < t_end:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def fma_peak(threads):
+    """GFLOP/s of `threads` threads of independent 256-bit FMAs (benchmarks/c/fma_peak.c)."""
+    exe = os.path.join(tempfile.gettempdir(), "fastops_fma_peak")
+    subprocess.run(["gcc", "-O2", "-pthread", "-o", exe, os.path.join(HERE, "c", "fma_peak.c")],
+                   check=True)
+    out = subprocess.run([exe, str(threads), "12", "0.5"], check=True, capture_output=True,
+                         text=True).stdout
+    return float(out.strip().split()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--simd", default=None, help="force fastops' SIMD level (avx2, avx512)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", default="1,2")
+    args = ap.parse_args()
+    if args.simd:
+        fastops.set_simd(args.simd)
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                if ln.startswith("model name")), "?")
+    print(f"CPU: {cpu}; fastops SIMD {fastops.get_simd()}; "
+          + "; ".join(f"{b['internal_api']} {b['version']} core {b.get('architecture')}"
+                      for b in blas))
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        print("WARNING: OPENBLAS_CORETYPE is set: OpenBLAS runs a forced kernel")
+    peak1 = fma_peak(1)
+    print(f"FMA peak, 1 core: {peak1:.0f} GFLOP/s float32")
+    for nt in (int(t) for t in args.threads.split(",")):
+        print(f"\n{nt} thread(s): fastops GFLOP/s / OpenBLAS GFLOP/s (>1: fastops faster), "
+              f"median of {args.rounds} interleaved rounds")
+        print(f"{'shape':10s} {'fastops GF/s':>12s} {'OpenBLAS GF/s':>13s} {'speed ratio':>11s} "
+              f"{'fastops %peak':>13s}")
+        with threadpool_limits(nt, user_api="blas"), fastops.config_context(
+                num_threads=nt, backend="fastops"):
+            for name, (m, k, n, ta, tb) in SHAPES.items():
+                a, b = operands(m, k, n, ta, tb)
+                c = np.empty((m, n), np.float32)
+                flops = 2.0 * m * n * k
+                secs = 0.4 if flops > 1e9 else 0.15
+                ratios, tf, tb_ = [], [], []
+                for _ in range(args.rounds):
+                    f1 = best_time(lambda: fastops.matmul(a, b, out=c), secs)
+                    o = best_time(lambda: np.matmul(a, b, out=c), secs)
+                    f2 = best_time(lambda: fastops.matmul(a, b, out=c), secs)
+                    f = min(f1, f2)
+                    ratios.append(o / f)
+                    tf.append(f)
+                    tb_.append(o)
+                f, o = np.median(tf), np.median(tb_)
+                print(f"{name:10s} {flops / f / 1e9:12.1f} {flops / o / 1e9:13.1f} "
+                      f"{np.median(ratios):11.3f} {100 * flops / f / 1e9 / (peak1 * nt):12.0f}%")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

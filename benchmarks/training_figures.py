@@ -1,0 +1,152 @@
+"""The training and inference figures of issues 11, 13 and 14, interleaved in one process:
+the chapter-2 fit (5 epochs, batch 128, real MNIST) against its GEMM floor and against the
+plain NumPy loop, per backend and SIMD level, and evaluate of the 10k test set against the
+NumPy loop at batch 32 and in one batch.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/training_figures.py [--rounds 2]
+
+The GEMM floor is the five products of a step (X.W1, H.W2 forward; H^T.dY, dY.W2^T, X^T.dH
+backward) at batch 128 (and the last, partial batch), timed alone with fastops' GEMM on the
+same threads, times the steps of the fit.  Each figure is the best of --rounds fits, the
+configurations alternating within a round.
+"""
+import argparse
+import importlib.util
+import os
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+import fastops
+from fastops import layers, models
+from fastops.datasets import mnist
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EPOCHS, BATCH = 5, 128
+
+
+def numpy_reference():
+    spec = importlib.util.spec_from_file_location(
+        "mlp_numpy_reference", os.path.join(HERE, "mlp_numpy_reference.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def data():
+    (xtr, ytr), (xte, yte) = mnist.load_data()
+    return (xtr.reshape(60000, 784).astype(np.float32) / 255, ytr,
+            xte.reshape(10000, 784).astype(np.float32) / 255, yte)
+
+
+def model(seed=0):
+    net = models.Sequential(seed=seed)
+    net.add(layers.Dense(512, activation="relu", input_shape=(784,)))
+    net.add(layers.Dense(10, activation="softmax"))
+    net.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"])
+    return net
+
+
+def fit_seconds(x, y):
+    net = model()
+    t0 = time.perf_counter()
+    net.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0)
+    return time.perf_counter() - t0, net
+
+
+def gemm_floor():
+    """Seconds of the five GEMMs of every step of the fit, at fastops' own rate."""
+    rng = np.random.default_rng(0)
+    total = 0.0
+    n_full, last = divmod(60000, BATCH)
+    for m, steps in ((BATCH, n_full * EPOCHS), (last, EPOCHS)):
+        x = rng.random((m, 784), dtype=np.float32)
+        w1 = rng.random((784, 512), dtype=np.float32)
+        w2 = rng.random((512, 10), dtype=np.float32)
+        h = np.empty((m, 512), np.float32)
+        z = np.empty((m, 10), np.float32)
+        dw1, dw2, dh = np.empty_like(w1), np.empty_like(w2), np.empty_like(h)
+        products = [lambda: fastops.matmul(x, w1, out=h), lambda: fastops.matmul(h, w2, out=z),
+                    lambda: fastops.matmul(h.T, z, out=dw2),
+                    lambda: fastops.matmul(z, w2.T, out=dh),
+                    lambda: fastops.matmul(x.T, dh, out=dw1)]
+        for p in products:
+            p()
+        reps = 200
+        best = np.inf
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                for p in products:
+                    p()
+            best = min(best, (time.perf_counter() - t0) / reps)
+        total += best * steps
+    return total
+
+
+def evaluate_figures(net, xte, yte, ref, rounds):
+    """(fastops, NumPy) seconds of evaluate on the test set at batch 32 and in one batch."""
+    params = [w for layer in net.layers for w in layer.get_weights()]
+    onehot = np.eye(10, dtype=np.float32)[yte]
+    out = {}
+    for bs in (32, 10000):
+        f = n = np.inf
+        for _ in range(rounds * 3):
+            t0 = time.perf_counter()
+            net.evaluate(xte, yte, batch_size=bs, verbose=0)
+            f = min(f, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            for s in range(0, 10000, bs):
+                ref.evaluate(params, xte[s:s + bs], onehot[s:s + bs])
+            n = min(n, time.perf_counter() - t0)
+        out[bs] = (f, n)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", default="2,1")
+    ap.add_argument("--skip-portable", action="store_true")
+    args = ap.parse_args()
+    ref = numpy_reference()
+    xtr, ytr, xte, yte = data()
+    onehot = np.eye(10, dtype=np.float32)[ytr]
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                if ln.startswith("model name")), "?")
+    print(f"CPU: {cpu}; SIMD {fastops.get_simd()}; fastops {fastops.__version__}")
+    for nt in (int(t) for t in args.threads.split(",")):
+        with threadpool_limits(nt, user_api="blas"), fastops.config_context(num_threads=nt):
+            floor = gemm_floor()
+            configs = {"default (auto)": {}, "backend blas": {"backend": "blas"}}
+            if not args.skip_portable:
+                configs["simd portable, auto"] = {"simd": "portable"}
+            best = {k: np.inf for k in configs}
+            best["numpy loop"] = np.inf
+            net = None
+            for _ in range(args.rounds):
+                for name, ctx in configs.items():
+                    with fastops.config_context(**ctx):
+                        t, m = fit_seconds(xtr, ytr)
+                    best[name] = min(best[name], t)
+                    net = m if name == "default (auto)" else net
+                t0 = time.perf_counter()
+                ref.train(xtr, onehot, EPOCHS, BATCH, 0)
+                best["numpy loop"] = min(best["numpy loop"], time.perf_counter() - t0)
+            acc = net.evaluate(xte, yte, verbose=0)[1]
+            print(f"\n{nt} thread(s): chapter-2 fit, {EPOCHS} epochs, best of {args.rounds}")
+            print(f"  GEMM floor (five GEMMs x {60000 // BATCH + 1} steps x {EPOCHS}): "
+                  f"{floor:.2f} s")
+            for name, t in best.items():
+                print(f"  {name:22s} {t:6.2f} s  {t / floor:5.2f}x floor  "
+                      f"{t / best['numpy loop']:5.2f}x NumPy loop")
+            print(f"  test accuracy (default): {acc:.4f}")
+            for bs, (f, n) in evaluate_figures(net, xte, yte, ref, args.rounds).items():
+                print(f"  evaluate 10k at batch {bs:5d}: fastops {f * 1e3:6.1f} ms, "
+                      f"NumPy loop {n * 1e3:6.1f} ms, ratio {f / n:.2f}")
+
+
+if __name__ == "__main__":
+    main()
