@@ -11,7 +11,7 @@ import time
 
 import fastops
 
-from . import models, layers, optimizers
+from . import _info, models, layers, optimizers
 
 
 def _parser():
@@ -98,8 +98,9 @@ def main(argv=None):
         opt = type(opt)(learning_rate=args.learning_rate)
     network.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
     if args.verbose:
-        print(f"fastops {fastops.__version__}: {args.dataset}, backend {fastops.get_backend()}, "
-              f"{fastops.get_num_threads()} threads, simd {fastops.get_simd()}, seed {network.seed}")
+        # the backend actually run: 'auto' names its choice (issue 14)
+        print(f"fastops {fastops.__version__}: {args.dataset}, {_info.config_line()}, "
+              f"seed {network.seed}")
     t0 = time.perf_counter()
     history = network.fit(train_images, train_labels, epochs=args.epochs,
                           batch_size=args.batch_size, verbose=args.verbose,

@@ -23,6 +23,7 @@
 #             the thread or asyncio task) or the process defaults (fastops.set_*), read once
 #             per call and passed down.
 import contextvars
+import os
 import sys
 import warnings
 

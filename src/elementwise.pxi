@@ -24,6 +24,40 @@ def cython_rung(int isa):
     return _cython_kernels.build_for(isa)
 
 
+# The Cython rung's prange runs on libgomp, which has no fork handler: a child forked after
+# its parent started an OpenMP team hangs in its first parallel region.  In such a child the
+# rung runs on one thread, with a warning once.  (fastops' own kernels run on fastops' pool,
+# which is fork-safe; docs/thread_pool.md.)
+cdef bint _omp_team_started = False  # this process, or its parent, ran an OpenMP team
+cdef bint _omp_unusable = False      # forked after that: one thread only
+cdef bint _omp_warned = False
+
+
+cdef int cython_threads(int nthreads) except -1:
+    global _omp_team_started, _omp_warned
+    if nthreads <= 1:
+        return 1
+    if _omp_unusable:
+        if not _omp_warned:
+            _omp_warned = True
+            warnings.warn("fastops.cython: this process was forked after the Cython rung ran "
+                          "on several OpenMP threads, and libgomp cannot start a team after "
+                          "fork; the Cython rung runs on one thread here", RuntimeWarning,
+                          stacklevel=3)
+        return 1
+    _omp_team_started = True
+    return nthreads
+
+
+def _omp_after_fork_in_child():
+    global _omp_unusable
+    if _omp_team_started:
+        _omp_unusable = True
+
+
+os.register_at_fork(after_in_child=_omp_after_fork_in_child)
+
+
 cdef void broadcast_strides(cnp.ndarray x, int nd, const cnp.npy_intp *shape,
                             cnp.npy_intp *sx) noexcept:
     cdef int d, off = nd - cnp.PyArray_NDIM(x)
@@ -73,7 +107,7 @@ cdef object binary_arrays(int op, cnp.ndarray a, cnp.ndarray b, object out, int 
         a = unaliased(a, o)
         b = unaliased(b, o)
     if tier == TIER_CYTHON:
-        cython_rung(cfg.isa).binary(op, a, b, o, cfg.nthreads)
+        cython_rung(cfg.isa).binary(op, a, b, o, cython_threads(cfg.nthreads))
     else:
         broadcast_strides(a, nd, shape, sa)
         broadcast_strides(b, nd, shape, sb)
@@ -395,7 +429,7 @@ cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier)
     cfg = current_config()
     if tier == TIER_CYTHON:
         axes = tuple([d for d in range(nd) if reduced[d]])
-        r = cython_rung(cfg.isa).sum(xa, axes, cfg.nthreads)
+        r = cython_rung(cfg.isa).sum(xa, axes, cython_threads(cfg.nthreads))
         if k == 0:
             total = r
         else:

@@ -10,6 +10,16 @@
 #endif
 #include "fo_pool.h"
 
+#if defined(__x86_64__) || (defined(__i386__) && defined(__SSE__))
+#include <xmmintrin.h>
+/* glibc's feraiseexcept raises overflow and underflow on the x87 unit, and the callers read
+ * only the SSE status (fo_fp_status in fo_base.h): the workers' flags go into MXCSR, whose
+ * low bits are the FE_* values on x86 */
+static void fo_raise_flags(int flags) { _mm_setcsr(_mm_getcsr() | ((unsigned)flags & 0x3fu)); }
+#else
+static void fo_raise_flags(int flags) { feraiseexcept(flags); }
+#endif
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -279,7 +289,7 @@ int fo_parallel(int nthreads, fo_task task, void *ctx)
     flags = atomic_load_explicit(&team->fp_flags, memory_order_relaxed);
     atomic_store_explicit(&fo_owner, 0, memory_order_release);
     if (flags)
-        feraiseexcept(flags);
+        fo_raise_flags(flags);
     return n;
 }
 

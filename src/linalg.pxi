@@ -149,7 +149,7 @@ def _gemm_naive(a, b, c, int isa, int nthreads):
 
 def _gemm_cython(a, b, c, int isa, int nthreads):
     """The pure-Cython rung's blocked GEMM."""
-    cython_rung(isa).gemm(a, b, c, 1.0, 0.0, nthreads)
+    cython_rung(isa).gemm(a, b, c, 1.0, 0.0, cython_threads(nthreads))
 
 
 BACKENDS = {"fastops": _gemm_fastops, "blas": _gemm_blas, "naive": _gemm_naive,

@@ -83,6 +83,31 @@ def test_threaded_kernels_report_what_any_thread_raised():
                 fastops.divide(a, b)
 
 
+@pytest.mark.parametrize("kind", ["overflow", "underflow"])
+def test_overflow_and_underflow_on_a_worker_thread_reach_the_caller(kind):
+    # glibc's feraiseexcept raises these two on the x87 unit, which the SSE status the
+    # callers read never saw: 2 threads missed what 1 thread reported
+    big = np.float32(1e30 if kind == "overflow" else 1e-30)
+    a = np.ones(2_000_000, np.float32)
+    a[-4:] = big  # in the last thread's share only
+    flag = {"overflow": "over", "underflow": "under"}[kind]
+    for threads in (1, 2):
+        with fastops.config_context(num_threads=threads), np.errstate(**{flag: "raise"}):
+            with pytest.raises(FloatingPointError, match=f"{kind} encountered in multiply"):
+                fastops.multiply(a, a)
+
+
+def test_matmul_overflow_on_a_worker_thread_reaches_the_caller():
+    a = np.ones((512, 256), np.float32)
+    b = np.ones((256, 512), np.float32)
+    b[:, -2:] = 1e37  # the last columns: another thread's block at 2 threads
+    for threads in (1, 2):
+        with fastops.config_context(num_threads=threads, backend="fastops"), \
+                np.errstate(over="raise"):
+            with pytest.raises(FloatingPointError, match="overflow encountered in matmul"):
+                fastops.matmul(a, b)
+
+
 def test_matmul_padding_products_are_not_reported():
     # inf in A against the zero padding of B's edge tile raises 'invalid' in products that are
     # discarded: the result is finite except where NumPy's is, and only real ones report

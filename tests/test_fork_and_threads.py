@@ -64,6 +64,41 @@ def test_os_fork_child_computes_with_threads(parent_results):
     os.close(r)
 
 
+def test_fork_child_after_the_cython_rung_ran_threaded():
+    """libgomp cannot start a team in a child forked after the parent ran one (the child
+    hung): there the Cython rung runs on one thread, with one RuntimeWarning, same result."""
+    with fastops.config_context(num_threads=2):
+        expected = fastops.cython.matmul(A, B)  # an OpenMP team in the parent
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            import warnings
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                with fastops.config_context(num_threads=2):
+                    got = [fastops.cython.matmul(A, B) for _ in range(2)]
+            said = [str(x.message) for x in seen if issubclass(x.category, RuntimeWarning)]
+            ok = all(np.array_equal(g, expected) for g in got) and len(said) == 1 \
+                and "one thread" in said[0]
+            os.write(w, b"ok" if ok else repr(said).encode()[:200])
+        finally:
+            os._exit(0)
+    os.close(w)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung in the Cython rung")
+    assert os.read(r, 256) == b"ok"
+    os.close(r)
+
+
 @pytest.mark.parametrize("kind", ["pool", "executor"])
 def test_fork_start_method_workers(parent_results, kind):
     """A 'fork' multiprocessing.Pool and a ProcessPoolExecutor of 4 workers x 100 threaded

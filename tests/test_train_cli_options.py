@@ -50,7 +50,9 @@ def cli(monkeypatch, capsys):
 
 def test_defaults_print_the_header_progress_and_test_metrics(cli):
     out = cli("--epochs", "2", "--seed", "3")
-    assert re.search(r"^fastops \S+: mnist, backend auto, \d+ threads, simd \w+, seed 3$", out, re.M)
+    chosen = fastops._info.config()["auto_backend"]["float32"]  # what 'auto' runs here
+    assert re.search(rf"^fastops \S+: mnist, backend auto \({chosen}\), \d+ threads, simd \w+, "
+                     rf"seed 3$", out, re.M)
     assert out.count("Epoch ") == 2 and re.search(r"^fit: \S+ s \(\S+ s/epoch\)$", out, re.M)
     acc = float(re.search(r"^test loss: \S+ test accuracy: (\S+)$", out, re.M).group(1))
     assert acc > 0.9  # chance is 0.1; measured over seeds 0-9: 1.0 for every seed
