@@ -383,6 +383,7 @@ static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_M
                                            dot_d_avx512, NULL, NULL, NULL, 0, 0};
 #endif
 
+/* The driver, with its pick, blocking and public entry, once per element type. */
 #define FO_T float
 #define FO_NAME(x) x##_s
 #define FO_KERNEL fo_skernel
