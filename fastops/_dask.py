@@ -105,28 +105,39 @@ def _elementwise(fn, *args, out=None):
     return elemwise(Block(fn), *ops, dtype=dtype)
 
 
-def add(a, b, out=None):
-    return _elementwise("add", a, b, out=out)
+def _named(op, fn):
+    op.__name__ = op.__qualname__ = fn
+    return op
 
 
-def subtract(a, b, out=None):
-    return _elementwise("subtract", a, b, out=out)
+def _unary(fn):
+    def op(x, out=None):
+        return _elementwise(fn, x, out=out)
+    return _named(op, fn)
 
 
-def multiply(a, b, out=None):
-    return _elementwise("multiply", a, b, out=out)
+def _binary(fn):
+    def op(a, b, out=None):
+        return _elementwise(fn, a, b, out=out)
+    return _named(op, fn)
 
 
-def divide(a, b, out=None):
-    return _elementwise("divide", a, b, out=out)
+def _backward(fn):
+    """An activation's backward: grad and y of one shape (no broadcasting, as in fastops)."""
+    def op(grad, y, out=None):
+        g_shape, y_shape = da.asarray(grad).shape, da.asarray(y).shape
+        if g_shape != y_shape:
+            raise ValueError(f"{fn}: y has shape {y_shape} but grad has shape {g_shape}")
+        return _elementwise(fn, grad, y, out=out)
+    return _named(op, fn)
 
 
-def maximum(a, b, out=None):
-    return _elementwise("maximum", a, b, out=out)
-
-
-def minimum(a, b, out=None):
-    return _elementwise("minimum", a, b, out=out)
+# dask_dispatch reaches these by name, so they are made by name
+globals().update({fn: _binary(fn) for fn in ("add", "subtract", "multiply", "divide", "maximum",
+                                              "minimum", "relu_backward", "bias_add",
+                                              "bias_add_relu")})
+globals().update({fn: _unary(fn) for fn in ("sigmoid", "tanh")})
+globals().update({fn: _backward(fn) for fn in ("sigmoid_backward", "tanh_backward")})
 
 
 def relu(x, out=None):
@@ -134,41 +145,6 @@ def relu(x, out=None):
     if isinstance(x, da.Array):
         res._fastops_relu_of = x  # lets sum(relu(x)) fuse the two (see sum)
     return res
-
-
-def relu_backward(grad, x, out=None):
-    return _elementwise("relu_backward", grad, x, out=out)
-
-
-def bias_add(x, b, out=None):
-    return _elementwise("bias_add", x, b, out=out)
-
-
-def bias_add_relu(x, b, out=None):
-    return _elementwise("bias_add_relu", x, b, out=out)
-
-
-def _same_shape(fn, a, b, an, bn):
-    if a.shape != b.shape:
-        raise ValueError(f"{fn}: {bn} has shape {b.shape} but {an} has shape {a.shape}")
-
-
-def sigmoid(x, out=None):
-    return _elementwise("sigmoid", x, out=out)
-
-
-def tanh(x, out=None):
-    return _elementwise("tanh", x, out=out)
-
-
-def sigmoid_backward(grad, y, out=None):
-    _same_shape("sigmoid_backward", da.asarray(grad), da.asarray(y), "grad", "y")
-    return _elementwise("sigmoid_backward", grad, y, out=out)
-
-
-def tanh_backward(grad, y, out=None):
-    _same_shape("tanh_backward", da.asarray(grad), da.asarray(y), "grad", "y")
-    return _elementwise("tanh_backward", grad, y, out=out)
 
 
 # ---- sum ----

@@ -37,13 +37,7 @@ def _dtype_name(cls, dtype):
         dtype = dtype.get("config", {}).get("name")
     if dtype is None:
         return _config.floatx()
-    try:
-        name = np.dtype(dtype).name
-    except TypeError:
-        name = None
-    if name not in ("float32", "float64"):
-        raise ValueError(f"{cls}: dtype must be 'float32' or 'float64', got {dtype!r}")
-    return name
+    return _config._float_name(dtype, f"{cls}: dtype")
 
 
 def _shape(cls, input_shape, input_dim):

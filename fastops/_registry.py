@@ -2,6 +2,8 @@
 losses, metrics, optimizers, layers, callbacks): Keras' names and aliases, and Keras 3's
 serialization format ``{"module", "class_name", "config", "registered_name"}``.
 """
+import inspect
+
 _KINDS = {}      # kind -> {lower-case name or alias: class or function}
 _CLASSES = {}    # kind -> {class_name: class}
 
@@ -58,6 +60,16 @@ def serialize(obj):
         return None
     return {"module": obj.keras_module, "class_name": type(obj).__name__,
             "config": obj.get_config(), "registered_name": None}
+
+
+def constructor_config(obj, skip=()):
+    """The named arguments of type(obj).__init__ (but `skip`), in order, each read back from
+    obj's attribute of the same name: the config of an object that keeps its arguments so
+    (Keras 3 builds such configs from the constructor's arguments too)."""
+    params = inspect.signature(type(obj).__init__).parameters.values()
+    return {p.name: getattr(obj, p.name) for p in params
+            if p.name != "self" and p.name not in skip
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def deserialize(kind, config):

@@ -6,6 +6,7 @@ dtype in the background while the model computes, so memory stays at the model, 
 buffers and a few slabs.  x is never copied or cast whole.  An np.memmap is batched and
 shuffled exactly as the same rows in memory would be (same order, same results).
 """
+import contextlib
 import copy
 import warnings
 
@@ -83,9 +84,13 @@ class StreamTrainer:
         for k, slab in enumerate(src.epoch(rng, steps)):
             yield checker(slab, f"slab {k} of the epoch")
 
-    @staticmethod
-    def _depth(src):
-        return getattr(src, "depth", 2)
+    @contextlib.contextmanager
+    def _batches(self, src, checker, rng, steps, batch_size):
+        """The epoch's batches (x, y, w), read and checked ahead in a prefetch thread, which
+        stops when the block is left (an early break or an exception too)."""
+        per_batch = None if isinstance(src, (DatasetSource, GeneratorSource)) else batch_size
+        with Prefetch(self._slabs(src, checker, rng, steps), getattr(src, "depth", 2)) as slabs:
+            yield (batch for slab in slabs for batch in batches_of(slab, per_batch))
 
     def _fit_stream(self, x, y, sample_weight, batch_size, vbatch, epochs, verbose, callbacks,
                     validation_split, validation_data, shuffle, class_weight, initial_epoch,
@@ -140,7 +145,6 @@ class StreamTrainer:
                          initial_epoch, epochs, validation_freq, cbs):
         step = Step(self, metrics)
         bufs = [None]
-        per_batch = None if isinstance(src, (DatasetSource, GeneratorSource)) else batch_size
         cbs.on_train_begin()
         logs = {}
         for epoch in range(initial_epoch, epochs):
@@ -149,17 +153,14 @@ class StreamTrainer:
             getattr(getattr(src, "ds", None), "on_epoch_begin", lambda: None)()
             rng = self._shuffle_rng if shuffle else None
             b = 0
-            with Prefetch(self._slabs(src, checker, rng, steps), self._depth(src)) as slabs:
-                for slab in slabs:
-                    for xb, yb, wb in batches_of(slab, per_batch):
-                        cbs.on_train_batch_begin(b)
-                        step.train(xb, yb, wb, _buffers(bufs, self.layers, xb.shape[0],
-                                                        self.dtype, True))
-                        logs = step.logs()
-                        cbs.on_train_batch_end(b, logs)
-                        b += 1
-                        if self.stop_training:
-                            break
+            with self._batches(src, checker, rng, steps, batch_size) as batches:
+                for xb, yb, wb in batches:
+                    cbs.on_train_batch_begin(b)
+                    step.train(xb, yb, wb, _buffers(bufs, self.layers, xb.shape[0], self.dtype,
+                                                    True))
+                    logs = step.logs()
+                    cbs.on_train_batch_end(b, logs)
+                    b += 1
                     if self.stop_training:
                         break
             getattr(getattr(src, "ds", None), "on_epoch_end", lambda: None)()
@@ -181,17 +182,13 @@ class StreamTrainer:
         step = Step(self, metrics)
         penalty = self._penalty()
         bufs = [None]
-        per_batch = None if isinstance(src, (DatasetSource, GeneratorSource)) else batch_size
         cbs.on_test_begin()
-        b = 0
-        with Prefetch(self._slabs(src, checker, None, steps), self._depth(src)) as slabs:
-            for slab in slabs:
-                for xb, yb, wb in batches_of(slab, per_batch):
-                    cbs.on_test_batch_begin(b)
-                    step.test(xb, yb, wb, _buffers(bufs, self.layers, xb.shape[0],
-                                                   self.dtype, False), penalty)
-                    cbs.on_test_batch_end(b, step.logs())
-                    b += 1
+        with self._batches(src, checker, None, steps, batch_size) as batches:
+            for b, (xb, yb, wb) in enumerate(batches):
+                cbs.on_test_batch_begin(b)
+                step.test(xb, yb, wb, _buffers(bufs, self.layers, xb.shape[0], self.dtype,
+                                               False), penalty)
+                cbs.on_test_batch_end(b, step.logs())
         logs = step.logs()
         cbs.on_test_end(logs)
         return logs
@@ -208,7 +205,6 @@ class StreamTrainer:
 
     def _predict_stream(self, x, batch_size, verbose, steps, callbacks):
         src, checker, _ = self._source(x, None, None, batch_size, False, steps, "predict")
-        per_batch = None if isinstance(src, (DatasetSource, GeneratorSource)) else batch_size
         n = getattr(src, "n", None)
         units = tuple(self.output_shape[1:])
         out = np.empty((n,) + units, self.dtype) if n is not None and steps is None else None
@@ -217,21 +213,18 @@ class StreamTrainer:
         cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                          verbose=verbose, epochs=1, steps=steps or src.steps)
         cbs.on_predict_begin()
-        b = s = 0
-        with Prefetch(self._slabs(src, checker, None, steps), self._depth(src)) as slabs:
-            for slab in slabs:
-                for xb, _, _ in batches_of(slab, per_batch):
-                    m = xb.shape[0]
-                    cbs.on_predict_batch_begin(b)
-                    dest = out[s:s + m] if out is not None else np.empty((m,) + units,
-                                                                         self.dtype)
-                    Step.predict(self.layers, xb, _buffers(bufs, self.layers, m, self.dtype,
-                                                           False), dest)
-                    if out is None:
-                        parts.append(dest)
-                    cbs.on_predict_batch_end(b, {"outputs": dest})
-                    b += 1
-                    s += m
+        s = 0
+        with self._batches(src, checker, None, steps, batch_size) as batches:
+            for b, (xb, _, _) in enumerate(batches):
+                m = xb.shape[0]
+                cbs.on_predict_batch_begin(b)
+                dest = out[s:s + m] if out is not None else np.empty((m,) + units, self.dtype)
+                Step.predict(self.layers, xb, _buffers(bufs, self.layers, m, self.dtype, False),
+                             dest)
+                if out is None:
+                    parts.append(dest)
+                cbs.on_predict_batch_end(b, {"outputs": dest})
+                s += m
         cbs.on_predict_end()
         if out is not None:
             return out[:s]

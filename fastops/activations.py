@@ -73,40 +73,38 @@ class ReLU(Activation):
         return fastops.relu_backward(grad, y, out=grad)
 
 
+class _NnActivation(Activation):
+    """An activation whose forward is the fastops.nn kernel of its `name` and whose backward
+    is that kernel's `<name>_backward`, both in place; the bias is added first (unfused)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._kernel = staticmethod(getattr(nn, cls.name))
+        cls._backward_kernel = staticmethod(getattr(nn, cls.name + "_backward"))
+
+    def forward(self, z, bias):
+        return self._kernel(super().forward(z, bias), out=z)
+
+    def backward(self, grad, y):
+        return self._backward_kernel(grad, y, out=grad)
+
+
 @register("activation", "softmax")
-class Softmax(Activation):
+class Softmax(_NnActivation):
     """y = exp(z) / sum(exp(z)) over the last axis"""
     name = "softmax"
 
-    def forward(self, z, bias):
-        return nn.softmax(super().forward(z, bias), out=z)
-
-    def backward(self, grad, y):
-        return nn.softmax_backward(grad, y, out=grad)
-
 
 @register("activation", "sigmoid")
-class Sigmoid(Activation):
+class Sigmoid(_NnActivation):
     """y = 1 / (1 + exp(-z))"""
     name = "sigmoid"
 
-    def forward(self, z, bias):
-        return nn.sigmoid(super().forward(z, bias), out=z)
-
-    def backward(self, grad, y):
-        return nn.sigmoid_backward(grad, y, out=grad)
-
 
 @register("activation", "tanh")
-class Tanh(Activation):
+class Tanh(_NnActivation):
     """y = tanh(z)"""
     name = "tanh"
-
-    def forward(self, z, bias):
-        return nn.tanh(super().forward(z, bias), out=z)
-
-    def backward(self, grad, y):
-        return nn.tanh_backward(grad, y, out=grad)
 
 
 def linear(x):

@@ -31,13 +31,19 @@ def set_floatx(value):
     Example:
         >>> fastops.config.set_floatx('float64')
     """
+    _FLOATX[0] = _float_name(value, "set_floatx: value")
+
+
+def _float_name(value, what):
+    """'float32' or 'float64' for a dtype-like `value` (the float types of fastops' kernels);
+    ValueError naming `what` for anything else."""
     try:
         name = np.dtype(value).name
     except TypeError:
         name = None
     if name not in ("float32", "float64"):
-        raise ValueError(f"set_floatx: value must be 'float32' or 'float64', got {value!r}")
-    _FLOATX[0] = name
+        raise ValueError(f"{what} must be 'float32' or 'float64', got {value!r}")
+    return name
 
 
 def epsilon():

@@ -8,7 +8,7 @@ a fresh generator seeded by NumPy's global RNG when used alone.
 """
 import numpy as np
 
-from ._registry import register, resolve, serialize as _serialize
+from ._registry import constructor_config, register, resolve, serialize
 
 __all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
            "TruncatedNormal", "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal",
@@ -35,7 +35,7 @@ class Initializer:
         return self._draw(tuple(int(s) for s in shape), self._rng(rng)).astype(dtype)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return constructor_config(self)
 
     @classmethod
     def from_config(cls, config):
@@ -77,9 +77,6 @@ class _Constant(Initializer):
     def _draw(self, shape, rng):
         return np.full(shape, self.fill)
 
-    def get_config(self):
-        return {}
-
 
 @register("initializer", "zeros", "zero")
 class Zeros(_Constant):
@@ -103,9 +100,6 @@ class Constant(Initializer):
     def _draw(self, shape, rng):
         return np.full(shape, self.value)
 
-    def get_config(self):
-        return {"value": self.value}
-
 
 @register("initializer", "random_normal")
 class RandomNormal(Initializer):
@@ -117,9 +111,6 @@ class RandomNormal(Initializer):
 
     def _draw(self, shape, rng):
         return rng.normal(self.mean, self.stddev, size=shape)
-
-    def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 @register("initializer", "truncated_normal")
@@ -140,9 +131,6 @@ class RandomUniform(Initializer):
 
     def _draw(self, shape, rng):
         return rng.uniform(self.minval, self.maxval, size=shape)
-
-    def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
 class _VarianceScaling(Initializer):
@@ -198,9 +186,6 @@ class Orthogonal(Initializer):
             q = q.T
         return self.gain * q.reshape(shape)
 
-    def get_config(self):
-        return {"gain": self.gain, "seed": self.seed}
-
 
 def get(identifier):
     """An Initializer from a Keras name ('glorot_uniform', 'random_normal', ...), a config dict,
@@ -208,10 +193,6 @@ def get(identifier):
     if identifier is None:
         raise ValueError("initializer must not be None")
     return resolve("initializer", identifier, Initializer)
-
-
-def serialize(initializer):
-    return _serialize(initializer)
 
 
 def deserialize(config):

@@ -16,7 +16,7 @@ import numpy as np
 import fastops
 from . import nn
 from ._reduce import weighted_sum
-from ._registry import alias, register, resolve, serialize as _serialize
+from ._registry import alias, register, resolve, serialize
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "MeanSquaredError", "MeanAbsoluteError",
@@ -126,6 +126,8 @@ class _Crossentropy(Loss):
     fused_kernel = None   # fastops.nn kernel on logits: (z, y, out, grad, sample_weight)
     probs_kernel = None   # pending kernel on probabilities: (p, y, out, grad, sample_weight)
     rows_kernel = None    # per-sample form: (p, y, from_logits)
+    # Keras' options that fastops supports at their defaults only, written into the config
+    fixed_options = {"label_smoothing": 0.0, "axis": -1}
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction=
                  "sum_over_batch_size", name=None, dtype=None, ignore_class=None):
@@ -150,6 +152,9 @@ class _Crossentropy(Loss):
         return type(self).fused_kernel(logits, y_true, out=out, grad=grad,
                                        sample_weight=sample_weight)
 
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, **self.fixed_options}
+
 
 @register("loss", "categorical_crossentropy")
 class CategoricalCrossentropy(_Crossentropy):
@@ -159,10 +164,6 @@ class CategoricalCrossentropy(_Crossentropy):
     fused_kernel = staticmethod(nn.softmax_crossentropy)
     probs_kernel = staticmethod(nn.categorical_crossentropy_probs)
     rows_kernel = staticmethod(nn.categorical_crossentropy_rows)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": 0.0,
-                "axis": -1}
 
 
 @register("loss", "sparse_categorical_crossentropy")
@@ -174,9 +175,7 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     fused_kernel = staticmethod(nn.sparse_softmax_crossentropy)
     probs_kernel = staticmethod(nn.sparse_categorical_crossentropy_probs)
     rows_kernel = staticmethod(nn.sparse_categorical_crossentropy_rows)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits, "ignore_class": None}
+    fixed_options = {"ignore_class": None}
 
 
 @register("loss", "binary_crossentropy", "bce")
@@ -187,10 +186,6 @@ class BinaryCrossentropy(_Crossentropy):
     fused_kernel = staticmethod(nn.sigmoid_crossentropy)
     probs_kernel = staticmethod(nn.binary_crossentropy_probs)
     rows_kernel = staticmethod(nn.binary_crossentropy_rows)
-
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits, "label_smoothing": 0.0,
-                "axis": -1}
 
 
 class _Regression(Loss):
@@ -300,10 +295,6 @@ def get(identifier):
         raise ValueError(f"loss {loss.name}: fit trains with reduction='sum_over_batch_size' "
                          f"only, got {loss.reduction!r}")
     return loss
-
-
-def serialize(loss):
-    return _serialize(loss)
 
 
 def deserialize(config):

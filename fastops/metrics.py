@@ -16,7 +16,7 @@ import fastops
 from . import nn
 from ._reduce import weighted_sum
 from . import losses as _losses
-from ._registry import alias, lookup, register, resolve, serialize as _serialize
+from ._registry import alias, lookup, register, resolve, serialize
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
@@ -297,10 +297,6 @@ def get(identifier, y_true_ndim=None, output_units=None):
             return metric
         return MeanMetricWrapper(identifier)
     return resolve("metric", identifier, Metric)
-
-
-def serialize(metric):
-    return _serialize(metric)
 
 
 def deserialize(config):

@@ -10,7 +10,7 @@ import numpy as np
 
 from fastops import nn
 
-from ._registry import register, resolve, serialize as _serialize
+from ._registry import constructor_config, register, resolve, serialize
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adagrad", "Adam", "get", "serialize", "deserialize"]
 
@@ -91,6 +91,9 @@ class Optimizer:
         """Names of the slots one variable gets, in Keras' order of optimizer variables."""
         return list(self._make_slots(np.zeros(1)))
 
+    def _hyper(self):
+        return constructor_config(self, skip=("learning_rate",))
+
     def get_config(self):
         return {"name": self.name, "learning_rate": self.learning_rate, **_UNSUPPORTED,
                 **self._hyper()}
@@ -129,9 +132,6 @@ class SGD(Optimizer):
         self.momentum = _number("SGD", "momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
 
-    def _hyper(self):
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
-
     def _make_slots(self, v):
         return {"momentum": np.zeros_like(v)} if self.momentum > 0 else {}
 
@@ -158,10 +158,6 @@ class RMSprop(Optimizer):
         self.momentum = _number("RMSprop", "momentum", momentum, 0.0, 1.0)
         self.epsilon = _number("RMSprop", "epsilon", epsilon, 0.0)
         self.centered = bool(centered)
-
-    def _hyper(self):
-        return {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                "centered": self.centered}
 
     def _make_slots(self, v):
         s = {"velocity": np.zeros_like(v)}
@@ -195,10 +191,6 @@ class Adagrad(Optimizer):
                                                  initial_accumulator_value, 0.0)
         self.epsilon = _number("Adagrad", "epsilon", epsilon, 0.0)
 
-    def _hyper(self):
-        return {"initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
-
     def _make_slots(self, v):
         return {"accumulator": np.full_like(v, self.initial_accumulator_value)}
 
@@ -227,10 +219,6 @@ class Adam(Optimizer):
         self.epsilon = _number("Adam", "epsilon", epsilon, 0.0)
         self.amsgrad = bool(amsgrad)
 
-    def _hyper(self):
-        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad}
-
     def _make_slots(self, v):
         s = {"momentum": np.zeros_like(v), "velocity": np.zeros_like(v)}
         if self.amsgrad:
@@ -247,10 +235,6 @@ def get(identifier):
     """An Optimizer from a name ('sgd', 'rmsprop', 'adagrad', 'adam'; Keras defaults), a config
     dict, or an Optimizer instance (returned as is)."""
     return resolve("optimizer", identifier, Optimizer)
-
-
-def serialize(optimizer):
-    return _serialize(optimizer)
 
 
 def deserialize(config):

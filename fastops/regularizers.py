@@ -10,7 +10,7 @@ a custom Regularizer subclass is rejected (fastops has no autodiff for other pen
 import numpy as np
 
 from . import nn
-from ._registry import register, resolve, serialize as _serialize
+from ._registry import constructor_config, register, resolve, serialize
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
            "deserialize"]
@@ -33,6 +33,9 @@ class Regularizer:
         """The penalty of the array `x`, as a float."""
         return nn.l1_l2_penalty(np.asarray(x), self.l1, self.l2)
 
+    def get_config(self):
+        return constructor_config(self)
+
     @classmethod
     def from_config(cls, config):
         return cls(**config)
@@ -48,9 +51,6 @@ class L1(Regularizer):
     def __init__(self, l1=0.01):
         self.l1 = _coefficient("L1", "l1", l1)
 
-    def get_config(self):
-        return {"l1": self.l1}
-
 
 @register("regularizer", "l2")
 class L2(Regularizer):
@@ -58,9 +58,6 @@ class L2(Regularizer):
 
     def __init__(self, l2=0.01):
         self.l2 = _coefficient("L2", "l2", l2)
-
-    def get_config(self):
-        return {"l2": self.l2}
 
 
 @register("regularizer", "l1_l2", "l1l2")
@@ -70,9 +67,6 @@ class L1L2(Regularizer):
     def __init__(self, l1=0.0, l2=0.0):
         self.l1 = _coefficient("L1L2", "l1", l1)
         self.l2 = _coefficient("L1L2", "l2", l2)
-
-    def get_config(self):
-        return {"l1": self.l1, "l2": self.l2}
 
 
 # Keras 3 spells the factories as the classes themselves.
@@ -94,10 +88,6 @@ def get(identifier):
         raise TypeError(f"regularizer {type(reg).__name__} is not L1, L2 or L1L2: fastops folds "
                         f"regularizers into its update kernels and supports only these penalties")
     return reg
-
-
-def serialize(regularizer):
-    return _serialize(regularizer)
 
 
 def deserialize(config):

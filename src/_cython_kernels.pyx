@@ -6,7 +6,8 @@ intrinsics, this rung shows how far typed loops, threads and cache blocking get 
 the compiler does the vectorising.  No hand-written C, no intrinsics: typed pointers
 into ndarrays, `nogil` loops, `prange`, and loops written so that gcc vectorises them.
 
-The code is in four .pxi files, included here and in fastops._cython_kernels_avx2:
+The code is in four .pxi files, included (through cython_rung.pxi) here and in
+fastops._cython_kernels_avx2:
   cython_layout.pxi       the iteration space of a broadcast loop, canonicalized
   cython_elementwise.pxi  binary(): out := op(a, b)
   cython_sum.pxi          sum(): pairwise sums over any axes
@@ -23,21 +24,9 @@ Entries (the caller validates, broadcasts and allocates; nothing is checked here
   binary(op, a, b, out, nthreads), sum(x, axes, nthreads),
   gemm(a, b, c, alpha, beta, nthreads)
 """
-cimport numpy as cnp
-from cython cimport floating
-from cython.parallel cimport prange, threadid
-from libc.stdlib cimport free, malloc
-
 import types
 
-import numpy as np
-
-cnp.import_array()
-
-include "cython_layout.pxi"
-include "cython_elementwise.pxi"
-include "cython_sum.pxi"
-include "cython_gemm.pxi"
+include "cython_rung.pxi"
 
 # ---- choice of build ----
 

@@ -6,16 +6,4 @@ so that gcc's auto-vectoriser can use 256-bit registers and fused multiply-adds.
 Importing it on a CPU without AVX2 and FMA could crash the interpreter with SIGILL:
 only fastops._cython_kernels imports it, after checking the CPU.
 """
-cimport numpy as cnp
-from cython cimport floating
-from cython.parallel cimport prange, threadid
-from libc.stdlib cimport free, malloc
-
-import numpy as np
-
-cnp.import_array()
-
-include "cython_layout.pxi"
-include "cython_elementwise.pxi"
-include "cython_sum.pxi"
-include "cython_gemm.pxi"
+include "cython_rung.pxi"

@@ -45,6 +45,15 @@ enum { FO_ISA_PORTABLE = 0, FO_ISA_AVX2 = 1, FO_ISA_AVX512 = 2, FO_ISA_NEON = 1 
 #define FO_HAVE_NEON 0
 #endif
 
+/* The highest ISA level of this build's architecture. */
+#if FO_HAVE_X86_SIMD
+#define FO_ISA_TOP FO_ISA_AVX512
+#elif FO_HAVE_NEON
+#define FO_ISA_TOP FO_ISA_NEON
+#else
+#define FO_ISA_TOP FO_ISA_PORTABLE
+#endif
+
 /* out[i] depends only on inputs at index i: exact aliasing (out is an input) stays
  * correct, partial overlap is removed by the checking layer before any kernel runs. */
 #if defined(__clang__)
@@ -75,6 +84,14 @@ static inline int fo_cpu_level(void)
     return FO_ISA_PORTABLE;
 }
 
+/* The level a kernel family runs for a requested `isa` (at most fo_cpu_level()): its best
+ * variant at or below `isa`, `top` being the highest level it has variants for in this build.
+ * Each family's fo_<family>_isa says which, so that get_simd(family) tells the truth. */
+static inline int fo_family_isa(int isa, int top)
+{
+    return isa < top ? isa : top;
+}
+
 /* ---- floating-point status (np.errstate) ----------------------------------------------
  * The typed entries clear the status before a kernel and read it after, as NumPy's ufunc
  * loops do.  On x86 only the SSE status (MXCSR) is touched: fastops computes nothing on the
@@ -94,20 +111,16 @@ static inline int fo_fp_status(void)
 static inline void fo_fp_clear(void) { feclearexcept(FE_ALL_EXCEPT); }
 static inline int fo_fp_status(void)
 {
-    int e = fetestexcept(FE_ALL_EXCEPT), s = 0;
-#ifdef FE_INVALID
-    s |= (e & FE_INVALID) ? FO_FE_INVALID : 0;
+#if defined(FE_INVALID) && defined(FE_DIVBYZERO) && defined(FE_OVERFLOW) && defined(FE_UNDERFLOW)
+    const int e = fetestexcept(FE_INVALID | FE_DIVBYZERO | FE_OVERFLOW | FE_UNDERFLOW);
+    return ((e & FE_INVALID) ? FO_FE_INVALID : 0) | ((e & FE_DIVBYZERO) ? FO_FE_DIVBYZERO : 0)
+           | ((e & FE_OVERFLOW) ? FO_FE_OVERFLOW : 0) | ((e & FE_UNDERFLOW) ? FO_FE_UNDERFLOW : 0);
+#else
+    /* C99 defines an FE_ macro only where the FPU raises that exception: every IEEE 754
+     * target (aarch64, and x86 built by MSVC) has all four; a C library without them (soft
+     * float) has no flags to report. */
+    return 0;
 #endif
-#ifdef FE_DIVBYZERO
-    s |= (e & FE_DIVBYZERO) ? FO_FE_DIVBYZERO : 0;
-#endif
-#ifdef FE_OVERFLOW
-    s |= (e & FE_OVERFLOW) ? FO_FE_OVERFLOW : 0;
-#endif
-#ifdef FE_UNDERFLOW
-    s |= (e & FE_UNDERFLOW) ? FO_FE_UNDERFLOW : 0;
-#endif
-    return s;
 }
 #endif
 

@@ -88,12 +88,7 @@ typedef struct {
 
 int fo_elementwise_isa(int isa)
 {
-#if FO_HAVE_X86_SIMD
-    if (isa >= FO_ISA_AVX2)
-        return FO_ISA_AVX2;
-#endif
-    (void)isa;
-    return FO_ISA_PORTABLE;
+    return fo_family_isa(isa, FO_HAVE_X86_SIMD ? FO_ISA_AVX2 : FO_ISA_PORTABLE);
 }
 
 static const fo_ew_kernels *fo_ew_pick(int dtype, int isa)

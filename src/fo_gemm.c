@@ -161,205 +161,29 @@ FO_DEFINE_REF_KERNELS(double, d)
 
 #if FO_HAVE_X86_SIMD
 /* ------------------------------------------------------------------------------
- * AVX2 + FMA.  float: 6 x 16 tile = 12 ymm accumulators; per k one broadcast of
- * A per row against two 8-wide loads of B (BLIS bli_sgemm_haswell_asm_6x16).
- * 12 independent FMA chains cover FMA latency x pipes (4-5 cycles x 2) with room
- * to spare, and with the 2 B registers and 1 broadcast fit the 16 ymm registers.
- * double: the same with 4-wide lanes, a 6 x 8 tile.
+ * AVX2 + FMA: 6 x 16 float and 6 x 8 double tiles, one body (fo_gemm_avx2.inc, which
+ * undefines its parameters) for both.
  */
+#define FO_T float
+#define FO_NAME(x) x##_s_avx2
+#define FO_VEC __m256
+#define FO_VL 8
+#define FO_VOP(op) _mm256_##op##_ps
+#define FO_VBROADCAST _mm256_broadcast_ss
+#define FO_VMASK(cols) \
+    _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+#define FO_PREFETCH_C 1
+#include "fo_gemm_avx2.inc"
 
-/* c[0:8] := x + beta * c[0:8] (beta == 0: no read) for the first `cols` lanes */
-FO_TARGET_AVX2 static inline void s_avx2_store8(float *c, __m256 x, float beta, int cols)
-{
-    if (cols >= 8) {
-        if (beta != 0)
-            x = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(c), x);
-        _mm256_storeu_ps(c, x);
-    } else if (cols > 0) {
-        const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(cols),
-                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        if (beta != 0)
-            x = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(c, mask), x);
-        _mm256_maskstore_ps(c, mask, x);
-    }
-}
-
-FO_TARGET_AVX2 static inline void d_avx2_store4(double *c, __m256d x, double beta, int cols)
-{
-    if (cols >= 4) {
-        if (beta != 0)
-            x = _mm256_fmadd_pd(_mm256_set1_pd(beta), _mm256_loadu_pd(c), x);
-        _mm256_storeu_pd(c, x);
-    } else if (cols > 0) {
-        const __m256i mask = _mm256_cmpgt_epi64(_mm256_set1_epi64x(cols),
-                                                _mm256_setr_epi64x(0, 1, 2, 3));
-        if (beta != 0)
-            x = _mm256_fmadd_pd(_mm256_set1_pd(beta), _mm256_maskload_pd(c, mask), x);
-        _mm256_maskstore_pd(c, mask, x);
-    }
-}
-
-/* With beta != 0 the tile of C is read only after the k loop, by which time an L3 or
- * DRAM miss stalls the core: 2048^3 lost about 15% to it (C is 16 MiB, read and written
- * once per KC block).  Asking for its lines first hides that behind the loop, as BLIS's
- * haswell kernels do.  With beta == 0 C is only written, which the store queue absorbs:
- * there the prefetches cost 7% at k = 10 and bought nothing.  A row of 16 floats spans
- * at most 2 lines. */
-FO_TARGET_AVX2 static inline void s_avx2_prefetch_tile(const float *c, ptrdiff_t rsc)
-{
-    int r;
-    for (r = 0; r < 6; ++r) {
-        _mm_prefetch((const char *)(c + r * rsc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * rsc + 15), _MM_HINT_T0);
-    }
-}
-
-/* The 6-row body shared by the packed and the in-place-A kernels: A(r, p) is
- * A_AT(r, p); B rows are 2 vectors at pb. */
-#define FO_S_AVX2_BODY(A_AT, A_STEP, B_STEP)                                                           \
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;   \
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                   \
-    ptrdiff_t p;                                                                               \
-    if (beta != 0)                                                                             \
-        s_avx2_prefetch_tile(c, rsc);                                                          \
-    for (p = 0; p < kc; ++p) {                                                                 \
-        const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);                   \
-        __m256 av;                                                                             \
-        av = _mm256_broadcast_ss(A_AT(0));                                                     \
-        c00 = _mm256_fmadd_ps(av, b0, c00);                                                    \
-        c01 = _mm256_fmadd_ps(av, b1, c01);                                                    \
-        av = _mm256_broadcast_ss(A_AT(1));                                                     \
-        c10 = _mm256_fmadd_ps(av, b0, c10);                                                    \
-        c11 = _mm256_fmadd_ps(av, b1, c11);                                                    \
-        av = _mm256_broadcast_ss(A_AT(2));                                                     \
-        c20 = _mm256_fmadd_ps(av, b0, c20);                                                    \
-        c21 = _mm256_fmadd_ps(av, b1, c21);                                                    \
-        av = _mm256_broadcast_ss(A_AT(3));                                                     \
-        c30 = _mm256_fmadd_ps(av, b0, c30);                                                    \
-        c31 = _mm256_fmadd_ps(av, b1, c31);                                                    \
-        av = _mm256_broadcast_ss(A_AT(4));                                                     \
-        c40 = _mm256_fmadd_ps(av, b0, c40);                                                    \
-        c41 = _mm256_fmadd_ps(av, b1, c41);                                                    \
-        av = _mm256_broadcast_ss(A_AT(5));                                                     \
-        c50 = _mm256_fmadd_ps(av, b0, c50);                                                    \
-        c51 = _mm256_fmadd_ps(av, b1, c51);                                                    \
-        A_STEP;                                                                                \
-        pb += B_STEP;                                                                          \
-    }                                                                                          \
-    {                                                                                          \
-        if (alpha != 1) { /* skipped at the usual alpha = 1: 10 percent at k = 10 */       \
-            const __m256 va = _mm256_set1_ps(alpha);                                           \
-            c00 = _mm256_mul_ps(c00, va); c01 = _mm256_mul_ps(c01, va);                        \
-            c10 = _mm256_mul_ps(c10, va); c11 = _mm256_mul_ps(c11, va);                        \
-            c20 = _mm256_mul_ps(c20, va); c21 = _mm256_mul_ps(c21, va);                        \
-            c30 = _mm256_mul_ps(c30, va); c31 = _mm256_mul_ps(c31, va);                        \
-            c40 = _mm256_mul_ps(c40, va); c41 = _mm256_mul_ps(c41, va);                        \
-            c50 = _mm256_mul_ps(c50, va); c51 = _mm256_mul_ps(c51, va);                        \
-        }                                                                                      \
-        s_avx2_store8(c + 0 * rsc, c00, beta, cols);                                           \
-        s_avx2_store8(c + 0 * rsc + 8, c01, beta, cols - 8);                                   \
-        s_avx2_store8(c + 1 * rsc, c10, beta, cols);                                           \
-        s_avx2_store8(c + 1 * rsc + 8, c11, beta, cols - 8);                                   \
-        s_avx2_store8(c + 2 * rsc, c20, beta, cols);                                           \
-        s_avx2_store8(c + 2 * rsc + 8, c21, beta, cols - 8);                                   \
-        s_avx2_store8(c + 3 * rsc, c30, beta, cols);                                           \
-        s_avx2_store8(c + 3 * rsc + 8, c31, beta, cols - 8);                                   \
-        s_avx2_store8(c + 4 * rsc, c40, beta, cols);                                           \
-        s_avx2_store8(c + 4 * rsc + 8, c41, beta, cols - 8);                                   \
-        s_avx2_store8(c + 5 * rsc, c50, beta, cols);                                           \
-        s_avx2_store8(c + 5 * rsc + 8, c51, beta, cols - 8);                                   \
-    }
-
-#define FO_PACKED_AT(r) (pa + (r))
-FO_TARGET_AVX2 static void ukr_s_avx2_6x16(ptrdiff_t kc, const float *pa, const float *pb,
-                                           ptrdiff_t ldb, float *c, ptrdiff_t rsc, float alpha,
-                                           float beta)
-{
-    const int cols = 16;
-    FO_S_AVX2_BODY(FO_PACKED_AT, pa += 6, ldb)
-}
-
-/* A in place: six row pointers walked by csa (one index register, no packing). */
-#define FO_INPLACE_AT(r) (a##r + off)
-FO_TARGET_AVX2 static void sup_s_avx2_6x16(ptrdiff_t kc, const float *a, ptrdiff_t rsa,
-                                           ptrdiff_t csa, const float *pb, float *c,
-                                           ptrdiff_t rsc, int cols, float alpha, float beta)
-{
-    const float *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa,
-                *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
-    ptrdiff_t off = 0;
-    FO_S_AVX2_BODY(FO_INPLACE_AT, off += csa, 16)
-}
-
-#define FO_D_AVX2_BODY(A_AT, A_STEP, B_STEP)                                                           \
-    __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;  \
-    __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;                  \
-    ptrdiff_t p;                                                                               \
-    for (p = 0; p < kc; ++p) {                                                                 \
-        const __m256d b0 = _mm256_loadu_pd(pb), b1 = _mm256_loadu_pd(pb + 4);                  \
-        __m256d av;                                                                            \
-        av = _mm256_broadcast_sd(A_AT(0));                                                     \
-        c00 = _mm256_fmadd_pd(av, b0, c00);                                                    \
-        c01 = _mm256_fmadd_pd(av, b1, c01);                                                    \
-        av = _mm256_broadcast_sd(A_AT(1));                                                     \
-        c10 = _mm256_fmadd_pd(av, b0, c10);                                                    \
-        c11 = _mm256_fmadd_pd(av, b1, c11);                                                    \
-        av = _mm256_broadcast_sd(A_AT(2));                                                     \
-        c20 = _mm256_fmadd_pd(av, b0, c20);                                                    \
-        c21 = _mm256_fmadd_pd(av, b1, c21);                                                    \
-        av = _mm256_broadcast_sd(A_AT(3));                                                     \
-        c30 = _mm256_fmadd_pd(av, b0, c30);                                                    \
-        c31 = _mm256_fmadd_pd(av, b1, c31);                                                    \
-        av = _mm256_broadcast_sd(A_AT(4));                                                     \
-        c40 = _mm256_fmadd_pd(av, b0, c40);                                                    \
-        c41 = _mm256_fmadd_pd(av, b1, c41);                                                    \
-        av = _mm256_broadcast_sd(A_AT(5));                                                     \
-        c50 = _mm256_fmadd_pd(av, b0, c50);                                                    \
-        c51 = _mm256_fmadd_pd(av, b1, c51);                                                    \
-        A_STEP;                                                                                \
-        pb += B_STEP;                                                                          \
-    }                                                                                          \
-    {                                                                                          \
-        if (alpha != 1) { /* skipped at the usual alpha = 1: 10 percent at k = 10 */       \
-            const __m256d va = _mm256_set1_pd(alpha);                                          \
-            c00 = _mm256_mul_pd(c00, va); c01 = _mm256_mul_pd(c01, va);                        \
-            c10 = _mm256_mul_pd(c10, va); c11 = _mm256_mul_pd(c11, va);                        \
-            c20 = _mm256_mul_pd(c20, va); c21 = _mm256_mul_pd(c21, va);                        \
-            c30 = _mm256_mul_pd(c30, va); c31 = _mm256_mul_pd(c31, va);                        \
-            c40 = _mm256_mul_pd(c40, va); c41 = _mm256_mul_pd(c41, va);                        \
-            c50 = _mm256_mul_pd(c50, va); c51 = _mm256_mul_pd(c51, va);                        \
-        }                                                                                      \
-        d_avx2_store4(c + 0 * rsc, c00, beta, cols);                                           \
-        d_avx2_store4(c + 0 * rsc + 4, c01, beta, cols - 4);                                   \
-        d_avx2_store4(c + 1 * rsc, c10, beta, cols);                                           \
-        d_avx2_store4(c + 1 * rsc + 4, c11, beta, cols - 4);                                   \
-        d_avx2_store4(c + 2 * rsc, c20, beta, cols);                                           \
-        d_avx2_store4(c + 2 * rsc + 4, c21, beta, cols - 4);                                   \
-        d_avx2_store4(c + 3 * rsc, c30, beta, cols);                                           \
-        d_avx2_store4(c + 3 * rsc + 4, c31, beta, cols - 4);                                   \
-        d_avx2_store4(c + 4 * rsc, c40, beta, cols);                                           \
-        d_avx2_store4(c + 4 * rsc + 4, c41, beta, cols - 4);                                   \
-        d_avx2_store4(c + 5 * rsc, c50, beta, cols);                                           \
-        d_avx2_store4(c + 5 * rsc + 4, c51, beta, cols - 4);                                   \
-    }
-
-FO_TARGET_AVX2 static void ukr_d_avx2_6x8(ptrdiff_t kc, const double *pa, const double *pb,
-                                          ptrdiff_t ldb, double *c, ptrdiff_t rsc, double alpha,
-                                          double beta)
-{
-    const int cols = 8;
-    FO_D_AVX2_BODY(FO_PACKED_AT, pa += 6, ldb)
-}
-
-FO_TARGET_AVX2 static void sup_d_avx2_6x8(ptrdiff_t kc, const double *a, ptrdiff_t rsa,
-                                          ptrdiff_t csa, const double *pb, double *c,
-                                          ptrdiff_t rsc, int cols, double alpha, double beta)
-{
-    const double *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa,
-                 *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
-    ptrdiff_t off = 0;
-    FO_D_AVX2_BODY(FO_INPLACE_AT, off += csa, 8)
-}
+#define FO_T double
+#define FO_NAME(x) x##_d_avx2
+#define FO_VEC __m256d
+#define FO_VL 4
+#define FO_VOP(op) _mm256_##op##_pd
+#define FO_VBROADCAST _mm256_broadcast_sd
+#define FO_VMASK(cols) _mm256_cmpgt_epi64(_mm256_set1_epi64x(cols), _mm256_setr_epi64x(0, 1, 2, 3))
+#define FO_PREFETCH_C 0
+#include "fo_gemm_avx2.inc"
 
 #include "fo_gemm_pack_avx2.inc"
 #include "fo_gemm_dot_avx2.inc"
@@ -504,6 +328,8 @@ typedef struct {
     int dot_max_n, dot_min_k; /* the dot path's limits; 0: FO_SUP_MAX, FO_DOT_MIN_K */
 } fo_skernel;
 
+/* fo_skernel for double: a deliberate type twin (C has no generic struct; the driver
+ * template reads either as FO_KERNEL). */
 typedef struct {
     int mr, nr;
     ptrdiff_t mc, kc, nc;
@@ -521,7 +347,7 @@ typedef struct {
 } fo_dkernel;
 
 #if FO_HAVE_NEON
-#include "fo_gemm_neon.inc" /* aarch64: ukr/sup_{s,d}_neon and the tables fo_{s,d}_neon */
+#include "fo_gemm_neon.inc" /* aarch64: ukr/sup_{s,d}_neon and the tables kernel_neon_{s,d} */
 #endif
 
 /* Blocksizes (Zen 4: L1d 32 KiB, L2 1 MiB per core, L3 32 MiB shared):
@@ -532,119 +358,63 @@ typedef struct {
  *   NC: the KC x NC panel of B (4 MiB for float) stays in L3.
  * MC is a multiple of MR and NC of NR so only the matrix edges make partial tiles.
  * The portable kernel keeps the same cache targets with its smaller tile. */
-static const fo_skernel fo_s_ref = {FO_REF_MR, FO_REF_NR, 128, 256, 4096, FO_REF_MR, FO_REF_NR,
-                                     ukr_s_ref, sup_s_ref, 0, NULL, NULL, NULL, NULL, 0, 0};
-static const fo_dkernel fo_d_ref = {FO_REF_MR, FO_REF_NR, 64, 256, 4096, FO_REF_MR, FO_REF_NR,
-                                     ukr_d_ref, sup_d_ref, 0, NULL, NULL, NULL, NULL, 0, 0};
+static const fo_skernel kernel_ref_s = {FO_REF_MR, FO_REF_NR, 128, 256, 4096, FO_REF_MR,
+                                        FO_REF_NR, ukr_s_ref, sup_s_ref, 0, NULL, NULL, NULL,
+                                        NULL, 0, 0};
+static const fo_dkernel kernel_ref_d = {FO_REF_MR, FO_REF_NR, 64, 256, 4096, FO_REF_MR,
+                                        FO_REF_NR, ukr_d_ref, sup_d_ref, 0, NULL, NULL, NULL,
+                                        NULL, 0, 0};
 #if FO_HAVE_X86_SIMD
-static const fo_skernel fo_s_avx2 = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx2_6x16,
-                                     sup_s_avx2_6x16, 8, dot_s_avx2, pack_a_s_avx2, pack_b_s_avx2,
-                                     pack_bt_s_avx2, 15, 96};
-static const fo_dkernel fo_d_avx2 = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2_6x8, sup_d_avx2_6x8,
-                                     0, NULL, NULL, NULL, NULL, 0, 0};
+static const fo_skernel kernel_avx2_s = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx2, sup_s_avx2,
+                                         8, dot_s_avx2, pack_a_s_avx2, pack_b_s_avx2,
+                                         pack_bt_s_avx2, 15, 96};
+static const fo_dkernel kernel_avx2_d = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2, sup_d_avx2,
+                                         0, NULL, NULL, NULL, NULL, 0, 0};
 /* AVX-512: a sweep of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread)
  * was flat within the +-5% noise of this shared machine, so the AVX2 values stay (MC a
  * multiple of MR).  The KC x 64 float sliver of B (64 KiB) is then larger than L1d and
  * streams from L2 along with the broadcasts; KC = 128 (sliver in L1) measured 5-10%
  * slower at 2048^3 (twice the passes over C). */
-static const fo_skernel fo_s_avx512 = {FO_S512_MR, 16 * FO_S512_NV, FO_S512_MC, FO_S512_KC,
-                                       FO_S512_NC, 6, 16,
-                                       ukr_s_avx512, sup_s_avx2_6x16, 16, dot_s_avx512,
-                                       NULL, NULL, NULL, 0, 0};
-static const fo_dkernel fo_d_avx512 = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_MC, FO_D512_KC, 4096,
-                                       6, 8,
-                                       ukr_d_avx512, sup_d_avx2_6x8, 8, dot_d_avx512,
-                                       NULL, NULL, NULL, 0, 0};
+static const fo_skernel kernel_avx512_s = {FO_S512_MR, 16 * FO_S512_NV, FO_S512_MC, FO_S512_KC,
+                                           FO_S512_NC, 6, 16, ukr_s_avx512, sup_s_avx2, 16,
+                                           dot_s_avx512, NULL, NULL, NULL, 0, 0};
+static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_MC, FO_D512_KC,
+                                           4096, 6, 8, ukr_d_avx512, sup_d_avx2, 8,
+                                           dot_d_avx512, NULL, NULL, NULL, 0, 0};
 #endif
 
-static const fo_skernel *fo_s_pick(int isa)
-{
-#if FO_HAVE_X86_SIMD
-    if (isa >= FO_ISA_AVX512)
-        return &fo_s_avx512;
-    if (isa >= FO_ISA_AVX2)
-        return &fo_s_avx2;
-#endif
-#if FO_HAVE_NEON
-    if (isa >= FO_ISA_NEON)
-        return &fo_s_neon;
-#endif
-    (void)isa;
-    return &fo_s_ref;
-}
-
-static const fo_dkernel *fo_d_pick(int isa)
-{
-#if FO_HAVE_X86_SIMD
-    if (isa >= FO_ISA_AVX512)
-        return &fo_d_avx512;
-    if (isa >= FO_ISA_AVX2)
-        return &fo_d_avx2;
-#endif
-#if FO_HAVE_NEON
-    if (isa >= FO_ISA_NEON)
-        return &fo_d_neon;
-#endif
-    (void)isa;
-    return &fo_d_ref;
-}
-
+/* The driver, with its pick, blocking and public entry, once per element type. */
 #define FO_T float
 #define FO_NAME(x) x##_s
 #define FO_KERNEL fo_skernel
+#define FO_ENTRY fo_gemm_f32
 #include "fo_gemm_driver.inc"
 #undef FO_T
 #undef FO_NAME
 #undef FO_KERNEL
+#undef FO_ENTRY
 
 #define FO_T double
 #define FO_NAME(x) x##_d
 #define FO_KERNEL fo_dkernel
+#define FO_ENTRY fo_gemm_f64
 #include "fo_gemm_driver.inc"
 #undef FO_T
 #undef FO_NAME
 #undef FO_KERNEL
-
-int fo_gemm_f32(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
-             const float *a, ptrdiff_t rsa, ptrdiff_t csa, const float *b, ptrdiff_t rsb,
-             ptrdiff_t csb, float beta, float *c, ptrdiff_t rsc, ptrdiff_t csc)
-{
-    return gemm_s(fo_s_pick(isa), nthreads, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
-                  rsc, csc);
-}
-
-int fo_gemm_f64(int isa, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, double alpha,
-             const double *a, ptrdiff_t rsa, ptrdiff_t csa, const double *b, ptrdiff_t rsb,
-             ptrdiff_t csb, double beta, double *c, ptrdiff_t rsc, ptrdiff_t csc)
-{
-    return gemm_d(fo_d_pick(isa), nthreads, m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c,
-                  rsc, csc);
-}
+#undef FO_ENTRY
 
 void fo_gemm_blocking(int isa, int is_double, ptrdiff_t out[8])
 {
-    if (is_double) {
-        const fo_dkernel *kr = fo_d_pick(isa);
-        out[0] = kr->mr; out[1] = kr->nr; out[2] = kr->mc; out[3] = kr->kc; out[4] = kr->nc;
-        out[6] = kr->smr; out[7] = kr->snr;
-    } else {
-        const fo_skernel *kr = fo_s_pick(isa);
-        out[0] = kr->mr; out[1] = kr->nr; out[2] = kr->mc; out[3] = kr->kc; out[4] = kr->nc;
-        out[6] = kr->smr; out[7] = kr->snr;
-    }
-    out[5] = FO_SUP_MAX;
+    if (is_double)
+        blocking_d(isa, out);
+    else
+        blocking_s(isa, out);
 }
 
 int fo_gemm_isa(int isa)
 {
-#if FO_HAVE_X86_SIMD
-    return isa;
-#elif FO_HAVE_NEON
-    return isa >= FO_ISA_NEON ? FO_ISA_NEON : FO_ISA_PORTABLE;
-#else
-    (void)isa;
-    return FO_ISA_PORTABLE;
-#endif
+    return fo_family_isa(isa, FO_ISA_TOP); /* kernels at every level */
 }
 
 int fo_gemm_beats_blas(int isa, int is_double)

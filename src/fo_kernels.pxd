@@ -1,5 +1,7 @@
 # Every C prototype of fastops' kernels, declared once (compile time only: cimported by
-# src/_kernels.pyx, never imported).  The C headers document the contracts.
+# src/_kernels.pyx, never imported).  The C headers document the contracts.  A typed kernel
+# is two C symbols, _f32 and _f64, declared here as deliberate type twins: Cython cannot
+# template an extern declaration, and kernels of the same family share one signature shape.
 cimport numpy as cnp
 from libc.stdint cimport int64_t, uint64_t
 

@@ -26,6 +26,21 @@ typedef struct {
     char pad[64 - 2 * sizeof(double)]; /* one cache line per thread */
 } fo_partial;
 
+/* task on nt threads (inline when nt is 1), each adding into its slot of parts; the
+ * slots' sums, added in thread order. */
+static inline fo_partial fo_partials_sum(int nt, fo_task task, void *region, fo_partial *parts)
+{
+    fo_partial total = {0.0, 0.0, {0}};
+    for (int t = 0; t < nt; t++)
+        parts[t].a = parts[t].b = 0.0;
+    nt = nt > 1 ? fo_parallel(nt, task, region) : (task(region, 0, 1, NULL), 1);
+    for (int t = 0; t < nt; t++) {
+        total.a += parts[t].a;
+        total.b += parts[t].b;
+    }
+    return total;
+}
+
 /* Everything a row kernel reads; each kernel uses the fields its comment names. */
 typedef struct {
     fo_idx n, k;
@@ -58,21 +73,14 @@ static void fo_rows_task(void *v, int t, int nt, fo_team *team)
 /* fn over all rows, split over up to nthreads threads; the partial sums, added in order. */
 static fo_partial fo_rows(int nthreads, fo_rows_fn fn, const fo_rows_job *job)
 {
-    fo_partial parts[FO_POOL_MAX_THREADS], total = {0.0, 0.0, {0}};
+    fo_partial parts[FO_POOL_MAX_THREADS];
     fo_rows_region r = {fn, job, parts};
     int nt = (nthreads > 1 && job->n * job->k >= FO_NN_ROWS_PAR_MIN) ? nthreads : 1;
     if (nt > job->n)
         nt = (int)job->n;
     if (nt > FO_POOL_MAX_THREADS)
         nt = FO_POOL_MAX_THREADS;
-    for (int t = 0; t < nt; t++)
-        parts[t].a = parts[t].b = 0.0;
-    nt = nt > 1 ? fo_parallel(nt, fo_rows_task, &r) : (fo_rows_task(&r, 0, 1, NULL), 1);
-    for (int t = 0; t < nt; t++) {
-        total.a += parts[t].a;
-        total.b += parts[t].b;
-    }
-    return total;
+    return fo_partials_sum(nt, fo_rows_task, &r, parts);
 }
 
 /* ---- element ranges over threads (updates) ---- */
@@ -99,17 +107,10 @@ static void fo_range_task(void *v, int t, int nt, fo_team *team)
 
 static fo_partial fo_ranges(int nthreads, fo_idx n, fo_range_fn fn, const void *job)
 {
-    fo_partial parts[FO_POOL_MAX_THREADS], total = {0.0, 0.0, {0}};
+    fo_partial parts[FO_POOL_MAX_THREADS];
     fo_range_region r = {fn, job, n, parts};
     int nt = (nthreads > 1 && n >= FO_NN_PAR_MIN) ? FO_MIN(nthreads, FO_POOL_MAX_THREADS) : 1;
-    for (int t = 0; t < nt; t++)
-        parts[t].a = parts[t].b = 0.0;
-    nt = nt > 1 ? fo_parallel(nt, fo_range_task, &r) : (fo_range_task(&r, 0, 1, NULL), 1);
-    for (int t = 0; t < nt; t++) {
-        total.a += parts[t].a;
-        total.b += parts[t].b;
-    }
-    return total;
+    return fo_partials_sum(nt, fo_range_task, &r, parts);
 }
 
 /* first i with labels[i] outside [0, k), or -1 */
@@ -200,10 +201,5 @@ typedef struct {
 
 int fo_nn_isa(int isa)
 {
-#if FO_HAVE_X86_SIMD
-    return isa;
-#else
-    (void)isa;
-    return FO_ISA_PORTABLE;
-#endif
+    return fo_family_isa(isa, FO_HAVE_X86_SIMD ? FO_ISA_AVX512 : FO_ISA_PORTABLE);
 }

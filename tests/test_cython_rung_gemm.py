@@ -1,19 +1,17 @@
 """The pure-Cython rung's gemm (fastops._cython_kernels.gemm), both builds.
 
-Accuracy as in test_matmul.py: |C - C_exact| <= 2 * k * u * (|A| @ |B|) + k * (smallest
-subnormal) elementwise, u the unit roundoff, C_exact computed in float64 for float32
-data and in long double for float64 data.  Shapes straddle every block size of the
-kernel (MR = 4; NR = 24 floats or 12 doubles; MC = 128, KC = 256, NC = 4080).
+Accuracy as for fastops.matmul: the bound of tests/gemm_bound.py, C_exact computed in float64
+for float32 data and in long double for float64 data.  Shapes straddle every block size of
+the kernel (MR = 4; NR = 24 floats or 12 doubles; MC = 128, KC = 256, NC = 4080).
 """
 import numpy as np
 import pytest
+from gemm_bound import assert_within, reference
 
 from fastops import _cython_kernels as ck
 
 BUILDS = {"portable": ck.PORTABLE, "avx2": ck._avx2_build()}
 DTYPES = (np.float32, np.float64)
-UNIT_ROUNDOFF = {np.dtype(np.float32): 2.0**-24, np.dtype(np.float64): 2.0**-53}
-EXTENDED = np.finfo(np.longdouble).eps < 2.0**-60
 
 
 @pytest.fixture(params=sorted(BUILDS))
@@ -28,34 +26,11 @@ def rng():
     return np.random.default_rng(20261201)
 
 
-def reference(a, b, alpha=1.0, beta=0.0, c=None):
-    """(alpha * a @ b + beta * c computed exactly enough, elementwise error bound)."""
-    dt = a.dtype
-    k = a.shape[1]
-    hi = np.longdouble if dt == np.float64 else np.float64
-    exact = hi(alpha) * np.matmul(a.astype(hi), b.astype(hi))
-    magnitude = abs(hi(alpha)) * np.matmul(np.abs(a).astype(hi), np.abs(b).astype(hi))
-    if beta != 0:
-        exact = exact + hi(beta) * c.astype(hi)
-        magnitude = magnitude + abs(hi(beta)) * np.abs(c).astype(hi)
-    factor = 2 if (dt == np.float32 or EXTENDED) else 4  # the reference rounds too
-    # alpha and beta each add a rounding to the k of the dot product
-    terms = k if (alpha == 1 and beta == 0) else k + 2
-    bound = factor * terms * UNIT_ROUNDOFF[dt] * magnitude
-    return exact, bound + max(k, 1) * np.finfo(dt).smallest_subnormal
-
-
 def check_gemm(build, a, b, c, alpha=1.0, beta=0.0, nthreads=1):
     saved = a.copy(), b.copy()
-    before = c.copy()
-    exact, bound = reference(a, b, alpha, beta, before)
+    exact, bound = reference(a, b, alpha, beta, c.copy())
     build.gemm(a, b, c, alpha, beta, nthreads)
-    err = np.abs(c.astype(exact.dtype) - exact)
-    bad = ~(err <= bound)
-    if bad.any():
-        i = np.unravel_index(np.argmax(np.where(bad, err, -1)), err.shape)
-        raise AssertionError(f"{bad.sum()} elements beyond the bound; worst at {i}: "
-                             f"got {c[i]}, exact {exact[i]}, bound {bound[i]}")
+    assert_within(c, exact, bound)
     np.testing.assert_array_equal(a, saved[0])
     np.testing.assert_array_equal(b, saved[1])
 

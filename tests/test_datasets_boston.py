@@ -8,7 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 from test_datasets_support import (UNREACHABLE, homes, keras_datasets,  # noqa: F401
-                                   leftovers, no_file_work, no_pip, npz_bytes, sha256)
+                                   leftovers, load_real, no_file_work, no_pip, npz_bytes,
+                                   sha256)
 
 from fastops.datasets import boston_housing
 
@@ -239,12 +240,7 @@ def test_real_boston_housing():
     must run.  The facts checked do not come from this code: the book's (Deep Learning with
     Python, chapter on regression) first training targets and first training row after
     Keras' default shuffle, and the mean house price of the StatLib data, 22.5328."""
-    try:
-        (x_train, y_train), (x_test, y_test) = boston_housing.load_data()
-    except OSError as e:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Boston housing source reachable: {e}")
+    (x_train, y_train), (x_test, y_test) = load_real(boston_housing.load_data, "Boston housing")
     assert x_train.shape == (404, 13) and x_test.shape == (102, 13)
     assert y_train.shape == (404,) and y_test.shape == (102,)
     assert y_train[:10].tolist() == [15.2, 42.3, 50.0, 21.1, 17.7, 18.5, 11.3, 15.6, 15.6, 14.4]

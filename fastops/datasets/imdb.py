@@ -6,9 +6,7 @@ download.  No package on PyPI or Debian ships this file (DEVELOPERS.md, "Dataset
 """
 import numpy as np
 
-from . import _fetch, _text
-from ._checks import path_arg
-from ._npz import read_object_npz
+from . import _text
 
 FILE_NAME = "imdb.npz"
 URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
@@ -16,7 +14,7 @@ SHA256 = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 WORD_INDEX_NAME = "imdb_word_index.json"
 WORD_INDEX_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb_word_index.json"
 WORD_INDEX_MD5 = "bfafd718b763782e994055a2d397834f"  # Keras publishes only an md5 for it
-_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_PAIRS = (("x_train", "y_train"), ("x_test", "y_test"))
 
 
 def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113,
@@ -51,12 +49,8 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
     """
     args = _text.check_args(num_words, skip_top, maxlen, seed, start_char, oov_char,
                             index_from)
-    path_arg(path)
     with _text.gc_paused():
-        a = _fetch.get_file(
-            FILE_NAME, [_fetch.Local(_fetch.keras_cached(path, FILE_NAME)), _fetch.Url(URL)],
-            _verify, path=path, what="IMDB npz",
-            expected=f"sha256 {SHA256}, Keras' {FILE_NAME}", hint=f"That file is Keras' {URL}.")
+        a = _text.keras_npz(FILE_NAME, URL, SHA256, path, "IMDB npz", _PAIRS)
         return encode(a, **args)
 
 
@@ -64,7 +58,7 @@ def encode(a, num_words, skip_top, maxlen, seed, start_char, oov_char, index_fro
     """Keras' transformation of the raw arrays (fastops.datasets._text has the steps)."""
     rng = np.random.RandomState(seed)
     parts = []
-    for xk, yk in (("x_train", "y_train"), ("x_test", "y_test")):
+    for xk, yk in _PAIRS:
         x, y = _text.shuffle(rng, a[xk], a[yk])
         words, lengths = _text.shift(*_text.to_flat(x), start_char, index_from)
         if maxlen is not None:
@@ -94,13 +88,5 @@ def get_word_index(path="imdb_word_index.json"):
         >>> index = imdb.get_word_index()  # doctest: +SKIP
         >>> words = {i + 3: w for w, i in index.items()}  # with index_from=3
     """
-    path_arg(path)
     return _text.word_index(WORD_INDEX_NAME, WORD_INDEX_URL, WORD_INDEX_MD5, path,
                             "IMDB word index")
-
-
-def _verify(path):
-    _fetch.digest_is(SHA256, label="Keras' imdb.npz")(path)
-    a = read_object_npz(path, _KEYS)  # unpickled only now that the sha256 is Keras'
-    _text.check_sequences(a, (("x_train", "y_train"), ("x_test", "y_test")))
-    return a

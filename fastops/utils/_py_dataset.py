@@ -2,6 +2,21 @@
 import warnings
 
 
+def _option(name):
+    """A constructor option as a property that warns, as Keras' does, when the subclass
+    never called super().__init__ (the default is then used)."""
+    attr = "_" + name
+
+    def get(self):
+        self._warn_if_super_not_called()
+        return getattr(self, attr)
+
+    def set(self, value):
+        setattr(self, attr, value)
+
+    return property(get, set)
+
+
 class PyDataset:
     """Base class of a dataset that returns whole batches by index (Keras 3's PyDataset).
 
@@ -47,32 +62,9 @@ class PyDataset:
                           "its constructor. `**kwargs` can include `workers`, "
                           "`use_multiprocessing`, `max_queue_size`.", stacklevel=3)
 
-    @property
-    def workers(self):
-        self._warn_if_super_not_called()
-        return self._workers
-
-    @workers.setter
-    def workers(self, value):
-        self._workers = value
-
-    @property
-    def use_multiprocessing(self):
-        self._warn_if_super_not_called()
-        return self._use_multiprocessing
-
-    @use_multiprocessing.setter
-    def use_multiprocessing(self, value):
-        self._use_multiprocessing = value
-
-    @property
-    def max_queue_size(self):
-        self._warn_if_super_not_called()
-        return self._max_queue_size
-
-    @max_queue_size.setter
-    def max_queue_size(self, value):
-        self._max_queue_size = value
+    workers = _option("workers")
+    use_multiprocessing = _option("use_multiprocessing")
+    max_queue_size = _option("max_queue_size")
 
     def __getitem__(self, index):
         """The batch at position `index`."""

@@ -1,5 +1,5 @@
 /* fastops' GEMM at every edge of its blocking, on every kernel this build has (on aarch64:
- * the portable C kernel and the NEON one), against the error bound of tests/test_matmul.py,
+ * the portable C kernel and the NEON one), against the error bound of tests/gemm_bound.py,
  * computed exactly enough (float data in double, double data in long double: IEEE quad on
  * aarch64 Linux).  Cross-compiled and run under qemu-user by tests/test_portable_arm.py.
  *

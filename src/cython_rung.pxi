@@ -1,0 +1,15 @@
+# The pure-Cython rung's whole kernel source, included by both of its builds:
+# src/_cython_kernels.pyx (baseline x86-64) and src/_cython_kernels_avx2.pyx (-mavx2 -mfma).
+cimport numpy as cnp
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+
+cnp.import_array()
+
+include "cython_layout.pxi"
+include "cython_elementwise.pxi"
+include "cython_sum.pxi"
+include "cython_gemm.pxi"
