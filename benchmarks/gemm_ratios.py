@@ -61,7 +61,8 @@ def fma_peak(threads):
                    check=True)
     out = subprocess.run([exe, str(threads), "12", "0.5"], check=True, capture_output=True,
                          text=True).stdout
-    return float(out.strip().split()[-1])
+    total = next(ln for ln in out.splitlines() if ln.startswith("total:"))
+    return float(total.split()[1])
 
 
 def main():
