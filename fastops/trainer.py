@@ -23,8 +23,9 @@ from . import callbacks as callbacks_mod
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from ._data import (Gatherer, batch_bounds, check_sample_weight, check_x, check_y,
-                    class_weights, positive_int, split_validation, verbose_level)
+from ._data import (INFERENCE_ROWS, Gatherer, batch_bounds, check_sample_weight, check_x,
+                    check_y, class_weights, positive_int, row_blocks, split_validation,
+                    verbose_level)
 from ._model_pickle import PicklableModel
 from ._sources import is_stream, streamed as _streamed
 from ._step import Buffers, Step
@@ -190,8 +191,9 @@ class Trainer(PicklableModel, StreamTrainer, ThreadGuard):
         bufs = Buffers(self.layers, gather.xbuf.shape[0], self.dtype, train=True)
         val_pass = None
         if val is not None:
-            val_pass = (Gatherer(*val, vbatch, self.dtype),
-                        Buffers(self.layers, min(vbatch, val[0].shape[0]), self.dtype, False))
+            vrows = min(vbatch, INFERENCE_ROWS)
+            val_pass = (Gatherer(*val, vrows, self.dtype),
+                        Buffers(self.layers, min(vrows, val[0].shape[0]), self.dtype, False))
         n = x.shape[0]
         cbs.on_train_begin()
         logs = {}
@@ -225,7 +227,8 @@ class Trainer(PicklableModel, StreamTrainer, ThreadGuard):
         n = gather.x.shape[0]
         for b, (s, e) in enumerate(batch_bounds(n, batch_size)):
             cbs.on_test_batch_begin(b)
-            step.test(*gather.slice(s, e), bufs, penalty)
+            for s2, e2 in row_blocks(s, e):
+                step.test(*gather.slice(s2, e2), bufs, penalty)
             cbs.on_test_batch_end(b, step.logs())
         logs = step.logs()
         cbs.on_test_end(logs)
@@ -266,9 +269,10 @@ class Trainer(PicklableModel, StreamTrainer, ThreadGuard):
             cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                              verbose=verbose, epochs=1,
                                              steps=len(batch_bounds(n, batch_size)))
-            logs = self._evaluate_loop(Gatherer(x, y, w, batch_size, self.dtype),
-                                       Buffers(self.layers, min(batch_size, n), self.dtype,
-                                               False), batch_size, cbs, metrics)
+            rows = min(batch_size, INFERENCE_ROWS)
+            logs = self._evaluate_loop(Gatherer(x, y, w, rows, self.dtype),
+                                       Buffers(self.layers, min(rows, n), self.dtype, False),
+                                       batch_size, cbs, metrics)
         return logs, metrics
 
     # ---- predict ----
@@ -297,14 +301,15 @@ class Trainer(PicklableModel, StreamTrainer, ThreadGuard):
             n = x.shape[0]
             out = np.empty((n,) + tuple(self.output_shape[1:]), self.dtype)
             bounds = batch_bounds(n, batch_size)
-            gather = Gatherer(x, None, None, batch_size, self.dtype)
+            gather = Gatherer(x, None, None, min(batch_size, INFERENCE_ROWS), self.dtype)
             bufs = Buffers(self.layers, gather.xbuf.shape[0], self.dtype, train=False)
             cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                              verbose=verbose, epochs=1, steps=len(bounds))
             cbs.on_predict_begin()
             for b, (s, e) in enumerate(bounds):
                 cbs.on_predict_batch_begin(b)
-                Step.predict(self.layers, gather.slice(s, e)[0], bufs, out[s:e])
+                for s2, e2 in row_blocks(s, e):
+                    Step.predict(self.layers, gather.slice(s2, e2)[0], bufs, out[s2:e2])
                 cbs.on_predict_batch_end(b, {"outputs": out[s:e]})
             cbs.on_predict_end()
         return out

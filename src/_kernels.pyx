@@ -1,7 +1,8 @@
 # cython: boundscheck=True, wraparound=True
 # fastops' compiled kernel API: the one checking layer (contract.pxi) in front of the typed
-# entries of each kernel family (elementwise.pxi, linalg.pxi, nn.pxi), which hand pointers and
-# strides to the C kernels (src/fo_*.c) and release the GIL.  One extension module, so the
+# entries of each kernel family (elementwise, activations, reductions, linalg, nn, counts,
+# rows, losses, updates: one .pxi each), which hand pointers and strides to the C kernels
+# (src/fo_*.c) and release the GIL.  One extension module, so the
 # families share one set of settings and one policy; each .pxi holds one family.
 import numpy as np
 
@@ -20,8 +21,13 @@ def dask_dispatch(str fn, *args, **kwargs):
 
 
 include "contract.pxi"
+include "cython_tier.pxi"
 include "elementwise.pxi"
+include "activations.pxi"
+include "reductions.pxi"
 include "linalg.pxi"
 include "nn.pxi"
+include "counts.pxi"
+include "rows.pxi"
 include "losses.pxi"
 include "updates.pxi"
