@@ -39,10 +39,9 @@ def bench_threads(request):
 def idle_thread_pools(bench_threads):
     """With several threads, let the previous benchmark's pool go idle first.
 
-    OpenBLAS' threads spin for about 0.1 s after a call and libgomp's for a while too;
-    a benchmark started meanwhile shares the cores with them (measured here: fastops'
-    2-thread GEMM at X.W1 read 0.82x of OpenBLAS right after an OpenBLAS call, 1.01x
-    after a pause).  Each implementation is timed on its own, as it runs in real use.
+    OpenBLAS' threads spin for about 0.1 s after a call (fastops' pool sleeps after 50 us);
+    a benchmark started meanwhile shares the cores with them.  Each implementation is
+    timed on its own; benchmarks/mixed_blas.py measures the alternating case.
     """
     if bench_threads > 1:
         time.sleep(0.3)

@@ -1,8 +1,8 @@
 """The book's Dense-chapter examples (examples/*.py), run as written.
 
-Where the real data is not reachable here (IMDB, Reuters, Boston housing: fastops.datasets
-gains them separately), the dataset modules are replaced by generators of the real shapes
-and dtypes (Keras' formats: object arrays of word-index lists, int64 labels, float64
+IMDB's and Reuters' files are not reachable here and have no offline source, and Boston's
+depend on an optional one, so their dataset modules are replaced by generators of the real
+shapes and dtypes (Keras' formats: object arrays of word-index lists, int64 labels, float64
 features).  The runs over 10000-wide float64 inputs are marked slow.
 """
 import runpy
