@@ -94,9 +94,13 @@ def evaluate_figures(net, xte, yte, ref, rounds):
     for bs in (32, 10000):
         f = n = np.inf
         for _ in range(rounds * 3):
+            # a pause before each: OpenBLAS' threads spin for 0.1 s after the NumPy loop and
+            # would share the cores with the next call (benchmarks/mixed_blas.py)
+            time.sleep(0.3)
             t0 = time.perf_counter()
             net.evaluate(xte, yte, batch_size=bs, verbose=0)
             f = min(f, time.perf_counter() - t0)
+            time.sleep(0.3)
             t0 = time.perf_counter()
             for s in range(0, 10000, bs):
                 ref.evaluate(params, xte[s:s + bs], onehot[s:s + bs])
@@ -110,6 +114,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", default="2,1")
     ap.add_argument("--skip-portable", action="store_true")
+    ap.add_argument("--evaluate-only", action="store_true")
     args = ap.parse_args()
     ref = numpy_reference()
     xtr, ytr, xte, yte = data()
@@ -119,6 +124,14 @@ def main():
     print(f"CPU: {cpu}; SIMD {fastops.get_simd()}; fastops {fastops.__version__}")
     for nt in (int(t) for t in args.threads.split(",")):
         with threadpool_limits(nt, user_api="blas"), fastops.config_context(num_threads=nt):
+            if args.evaluate_only:
+                net = model()
+                net.fit(xtr, ytr, epochs=1, batch_size=BATCH, verbose=0)
+                print(f"\n{nt} thread(s)")
+                for bs, (f, n) in evaluate_figures(net, xte, yte, ref, args.rounds).items():
+                    print(f"  evaluate 10k at batch {bs:5d}: fastops {f * 1e3:6.1f} ms, "
+                          f"NumPy loop {n * 1e3:6.1f} ms, ratio {f / n:.2f}")
+                continue
             floor = gemm_floor()
             configs = {"default (auto)": {}, "backend blas": {"backend": "blas"}}
             if not args.skip_portable:
