@@ -17,6 +17,7 @@
  * low bits are the FE_* values on x86 */
 static void fo_raise_flags(int flags) { _mm_setcsr(_mm_getcsr() | ((unsigned)flags & 0x3fu)); }
 #else
+#include <fenv.h>
 static void fo_raise_flags(int flags) { feraiseexcept(flags); }
 #endif
 
