@@ -15,10 +15,13 @@
 /* glibc's feraiseexcept raises overflow and underflow on the x87 unit, and the callers read
  * only the SSE status (fo_fp_status in fo_base.h): the workers' flags go into MXCSR, whose
  * low bits are the FE_* values on x86 */
-static void fo_raise_flags(int flags) { _mm_setcsr(_mm_getcsr() | ((unsigned)flags & 0x3fu)); }
+static inline void fo_raise_flags(int flags)
+{
+    _mm_setcsr(_mm_getcsr() | ((unsigned)flags & 0x3fu));
+}
 #else
 #include <fenv.h>
-static void fo_raise_flags(int flags) { feraiseexcept(flags); }
+static inline void fo_raise_flags(int flags) { feraiseexcept(flags); }
 #endif
 
 #include <errno.h>
