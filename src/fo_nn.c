@@ -52,6 +52,7 @@ typedef struct {
     double scale, threshold, keep;
     fo_idx top;
     uint64_t key, cut;
+    const void *run; /* dropout: the contiguous-run loop of the call's ISA */
 } fo_rows_job;
 
 typedef void (*fo_rows_fn)(const fo_rows_job *job, fo_idx r0, fo_idx r1, fo_partial *acc);
@@ -148,56 +149,70 @@ typedef struct {
 } fo_nn_updates;
 
 #define FO_T float
+#define FO_BITS uint32_t /* an unsigned integer of FO_T's size */
 #define FO_NAME(x) x##_f32_portable
 #define FO_TARGET
 #include "fo_nn_updates.inc"
+#include "fo_nn_dropout.inc"
 #undef FO_NAME
 #undef FO_TARGET
 #if FO_HAVE_X86_SIMD
 #define FO_NAME(x) x##_f32_avx2
 #define FO_TARGET FO_TARGET_AVX2
 #include "fo_nn_updates.inc"
+#include "fo_nn_dropout.inc"
 #undef FO_NAME
 #undef FO_TARGET
 #define FO_NAME(x) x##_f32_avx512
 #define FO_TARGET FO_TARGET_AVX512
 #include "fo_nn_updates.inc"
+#include "fo_nn_dropout.inc"
 #undef FO_NAME
 #undef FO_TARGET
 #endif
 #define FO_NAME(x) x##_f32
 #define FO_UPDATES(isa) updates_f32_##isa
+#define FO_DROPOUT_RUN(isa) dropout_run_f32_##isa
 #include "fo_nn_rows.inc"
 #include "fo_nn_losses.inc"
 #undef FO_NAME
 #undef FO_UPDATES
+#undef FO_DROPOUT_RUN
 #undef FO_T
+#undef FO_BITS
 
 #define FO_T double
+#define FO_BITS uint64_t
 #define FO_NAME(x) x##_f64_portable
 #define FO_TARGET
 #include "fo_nn_updates.inc"
+#include "fo_nn_dropout.inc"
 #undef FO_NAME
 #undef FO_TARGET
 #if FO_HAVE_X86_SIMD
 #define FO_NAME(x) x##_f64_avx2
 #define FO_TARGET FO_TARGET_AVX2
 #include "fo_nn_updates.inc"
+#include "fo_nn_dropout.inc"
 #undef FO_NAME
 #undef FO_TARGET
 #define FO_NAME(x) x##_f64_avx512
 #define FO_TARGET FO_TARGET_AVX512
 #include "fo_nn_updates.inc"
+#include "fo_nn_dropout.inc"
 #undef FO_NAME
 #undef FO_TARGET
 #endif
 #define FO_NAME(x) x##_f64
 #define FO_UPDATES(isa) updates_f64_##isa
+#define FO_DROPOUT_RUN(isa) dropout_run_f64_##isa
 #include "fo_nn_rows.inc"
 #include "fo_nn_losses.inc"
 #undef FO_NAME
 #undef FO_UPDATES
+#undef FO_DROPOUT_RUN
 #undef FO_T
+#undef FO_BITS
 
 int fo_nn_isa(int isa)
 {
