@@ -26,7 +26,11 @@ def local_cluster():
     from dask.distributed import Client, LocalCluster
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=40)
-    return cluster, Client(cluster)
+    client = Client(cluster)
+    # LocalCluster can return before its second worker process has registered (seen on a
+    # loaded machine): wait for both, so no test depends on how fast processes start
+    client.wait_for_workers(2, timeout=300)
+    return cluster, client
 
 
 def separable(n, features=20, seed=0, classes=3):
