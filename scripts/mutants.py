@@ -15,7 +15,8 @@ BACKENDS = ["tests/test_backend_dispatch.py", "tests/test_settings.py", "tests/t
 THREADS = ["tests/test_models.py", "tests/test_fork_and_threads.py"]
 DATASETS = ["tests/test_datasets.py", "tests/test_datasets_cache.py",
             "tests/test_datasets_fashion.py", "tests/test_datasets_text.py",
-            "tests/test_datasets_text_files.py", "tests/test_datasets_boston.py"]
+            "tests/test_datasets_text_files.py", "tests/test_datasets_boston.py",
+            "tests/test_datasets_edges.py"]
 
 
 def mutant(id, file, what, old, new, tests):
@@ -76,7 +77,7 @@ MUTANTS = [
            ["tests/test_contract.py", "tests/test_contract_matrix.py"]),
     mutant("C5", "src/elementwise.pxi", "an out that overlaps an input is not unaliased",
            "        a = unaliased(a, o)\n", "", ELEMENTWISE + ["tests/test_contract_matrix.py"]),
-    mutant("C6", "src/nn.pxi", "dropout keeps with > instead of >= the threshold",
+    mutant("C6", "src/rows.pxi", "dropout keeps with > instead of >= the threshold",
            "cdef uint64_t cut = <uint64_t>int(r * 2**24)",
            "cdef uint64_t cut = <uint64_t>int(r * 2**24) + 1", NN),
     # ---- the trainer and model layer (Python) ----

@@ -133,3 +133,15 @@ def test_mnist_csvs_that_are_not_the_data(text, n_rows, match, tmp_path):
         z.writestr("t.csv", text)
     with zipfile.ZipFile(tmp_path / "w.whl") as z, pytest.raises(ValueError, match=match):
         mnist._read_csv(z, "t.csv", n_rows)
+
+
+def test_mnist_arrays_with_a_label_above_nine_are_refused():
+    """Checked before the content digest, so the reason names the labels."""
+    a = {"x_train": np.zeros((mnist.N_TRAIN, mnist.SIDE, mnist.SIDE), np.uint8),
+         "y_train": np.zeros(mnist.N_TRAIN, np.uint8),
+         "x_test": np.zeros((mnist.N_TEST, mnist.SIDE, mnist.SIDE), np.uint8),
+         "y_test": np.zeros(mnist.N_TEST, np.uint8)}
+    mnist._check_arrays(a)  # the same arrays with valid labels pass
+    a["y_test"][-1] = 10
+    with pytest.raises(_fetch.Rejected, match="y_test"):
+        mnist._check_arrays(a)

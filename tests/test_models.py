@@ -409,6 +409,31 @@ def test_predict_while_fit_runs_in_another_thread_raises_clearly():
     m.predict(x, verbose=0)  # usable again
 
 
+def test_fit_while_another_thread_predicts_raises_clearly():
+    """The other direction: fit refuses a model that another thread is reading (predict)."""
+    x, labels, _ = blobs()
+    m = mlp(loss="sparse_categorical_crossentropy")
+    started, release, seen = threading.Event(), threading.Event(), []
+
+    class Pause(callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            if batch == 0:
+                started.set()
+                release.wait(10)
+
+    t = threading.Thread(target=lambda: m.predict(x, verbose=0, callbacks=[Pause()]))
+    t.start()
+    started.wait(10)
+    try:
+        m.fit(x, labels, epochs=1, verbose=0)
+    except RuntimeError as e:
+        seen.append(str(e))
+    release.set()
+    t.join()
+    assert len(seen) == 1 and "another thread" in seen[0]
+    m.fit(x, labels, epochs=1, verbose=0)  # usable again
+
+
 def test_the_model_still_works_after_an_exception_inside_fit():
     x, labels, _ = blobs(n=100)
     m = mlp(loss="sparse_categorical_crossentropy")

@@ -257,3 +257,49 @@ def test_early_stopping_stops_where_the_reference_stops_improving():
         np.testing.assert_allclose(h.history[key], values, rtol=1e-9, atol=1e-12, err_msg=key)
     for a, b in zip(model.get_weights(), steps[-1]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def _twin(spec, d, seed=3, loss="categorical_crossentropy"):
+    model = build(spec, d, seed)
+    model.compile(optimizer="rmsprop", loss=loss, metrics=["accuracy"])
+    return model
+
+
+def test_validation_split_holds_out_the_last_rows_taken_before_shuffling():
+    """Keras: the last fraction of the rows, before shuffling.  The same as training on the
+    first rows with those last rows as validation_data, bit for bit."""
+    x, y = data(n=40)
+    spec = [("dense", 5, "relu", {}), ("dense", 3, "softmax", {})]
+    a, b = _twin(spec, 6), _twin(spec, 6)
+    ha = a.fit(x, y, epochs=2, batch_size=8, validation_split=0.25, verbose=0)
+    hb = b.fit(x[:30], y[:30], epochs=2, batch_size=8, validation_data=(x[30:], y[30:]),
+               verbose=0)
+    assert ha.history == hb.history
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_class_weight_of_one_hot_targets_weights_each_row_by_its_class():
+    """Keras reads a one-hot row's class as its argmax: class_weight equals the sample weights
+    cw[argmax(y)], bit for bit."""
+    x, y = data(n=40)
+    cw = {0: 1.0, 1: 3.0, 2: 0.5}
+    spec = [("dense", 5, "relu", {}), ("dense", 3, "softmax", {})]
+    a, b = _twin(spec, 6), _twin(spec, 6)
+    a.fit(x, y, epochs=2, batch_size=8, class_weight=cw, verbose=0)
+    b.fit(x, y, epochs=2, batch_size=8, sample_weight=np.array([cw[c] for c in y.argmax(1)]),
+          verbose=0)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_binary_accuracy_of_a_logit_of_exactly_zero_is_class_zero():
+    """sigmoid(0) = 0.5 is not above Keras' threshold 0.5: with zero weights every prediction
+    is class 0, so the accuracy is the share of zero labels."""
+    model = models.Sequential([layers.Input(shape=(3,)),
+                               layers.Dense(1, activation="sigmoid",
+                                            kernel_initializer="zeros")], seed=0)
+    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+    x = np.ones((4, 3), np.float32)
+    y = np.array([0.0, 1.0, 1.0, 1.0], np.float32)
+    assert model.evaluate(x, y, verbose=0)[1] == pytest.approx(0.25)
