@@ -198,6 +198,8 @@ int check_idle(char *msg)
     /* the 50 us spin has ended long before this returns, however loaded the machine: a
      * spin that never ends keeps a worker counted for the whole 2 s */
     spinning_after = wait_no_spinning();
+    /* a worker leaves the spinner count just before its futex wait: let it get there */
+    sleep_us(20000);
     cpu_0 = fo_pool_worker_cpu_ns();
     sleep_us(100000);
     cpu_1 = fo_pool_worker_cpu_ns();
