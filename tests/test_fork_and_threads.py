@@ -40,48 +40,14 @@ def parent_results():
     return {s: threaded_work(s) for s in range(4)}
 
 
-def test_os_fork_child_computes_with_threads(parent_results):
+def in_forked_child(work, what):
+    """Run work() (returning bytes) in a child of os.fork and return what it wrote; fail if
+    the child is still running after 60 s (a hang, as libgomp's children had)."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: run, report, never return into pytest
         try:
-            ok = threaded_work(1) == parent_results[1] and _kernels.pool_state()[0] >= 1
-            os.write(w, b"ok" if ok else b"wrong")
-        finally:
-            os._exit(0)
-    os.close(w)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        pytest.fail("the forked child hung")
-    assert os.read(r, 16) == b"ok"
-    os.close(r)
-
-
-def test_fork_child_after_the_cython_rung_ran_threaded():
-    """libgomp cannot start a team in a child forked after the parent ran one (the child
-    hung): there the Cython rung runs on one thread, with one RuntimeWarning, same result."""
-    with fastops.config_context(num_threads=2):
-        expected = fastops.cython.matmul(A, B)  # an OpenMP team in the parent
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            import warnings
-            with warnings.catch_warnings(record=True) as seen:
-                warnings.simplefilter("always")
-                with fastops.config_context(num_threads=2):
-                    got = [fastops.cython.matmul(A, B) for _ in range(2)]
-            said = [str(x.message) for x in seen if issubclass(x.category, RuntimeWarning)]
-            ok = all(np.array_equal(g, expected) for g in got) and len(said) == 1 \
-                and "one thread" in said[0]
-            os.write(w, b"ok" if ok else repr(said).encode()[:200])
+            os.write(w, work())
         finally:
             os._exit(0)
     os.close(w)
@@ -94,9 +60,36 @@ def test_fork_child_after_the_cython_rung_ran_threaded():
     else:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
-        pytest.fail("the forked child hung in the Cython rung")
-    assert os.read(r, 256) == b"ok"
+        pytest.fail(f"the forked child hung {what}")
+    said = os.read(r, 256)
     os.close(r)
+    return said
+
+
+def test_os_fork_child_computes_with_threads(parent_results):
+    def work():
+        ok = threaded_work(1) == parent_results[1] and _kernels.pool_state()[0] >= 1
+        return b"ok" if ok else b"wrong"
+    assert in_forked_child(work, "in fastops' kernels") == b"ok"
+
+
+def test_fork_child_after_the_cython_rung_ran_threaded():
+    """libgomp cannot start a team in a child forked after the parent ran one (the child
+    hung): there the Cython rung runs on one thread, with one RuntimeWarning, same result."""
+    with fastops.config_context(num_threads=2):
+        expected = fastops.cython.matmul(A, B)  # an OpenMP team in the parent
+
+    def work():
+        import warnings
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with fastops.config_context(num_threads=2):
+                got = [fastops.cython.matmul(A, B) for _ in range(2)]
+        said = [str(x.message) for x in seen if issubclass(x.category, RuntimeWarning)]
+        ok = all(np.array_equal(g, expected) for g in got) and len(said) == 1 \
+            and "one thread" in said[0]
+        return b"ok" if ok else repr(said).encode()[:200]
+    assert in_forked_child(work, "in the Cython rung") == b"ok"
 
 
 @pytest.mark.parametrize("kind", ["pool", "executor"])
