@@ -28,7 +28,7 @@ from setuptools import Extension, setup
 # uses OpenMP (only the pure-Cython rung does, for prange)
 EXTENSIONS = {
     "_kernels": (["src/_kernels.pyx", "src/fo_elementwise.c", "src/fo_gemm.c", "src/fo_nn.c",
-                  "src/fo_pool.c"], False),
+                  "src/fo_pool.c", "src/fo_blas_threads.c"], False),
     "_cython_kernels": (["src/_cython_kernels.pyx"], True),
     "_cython_kernels_avx2": (["src/_cython_kernels_avx2.pyx"], True),
 }

@@ -4,7 +4,9 @@ library is still awake).  Medians of --reps calls.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/mixed_blas.py
 
-A ratio above 1 is the cost of the other library's threads still holding the cores.
+A ratio above 1 is the cost of the other library's threads still holding the cores.  Each
+figure is measured twice, interleaved: with OpenBLAS's jobs on fastops' pool (the default
+since issue 13) and on OpenBLAS's own workers (FASTOPS_BLAS_THREADS=native).
 """
 import argparse
 import time
@@ -13,6 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastops
+from fastops import _blas_threads
 
 
 def timed(fn):
@@ -42,24 +45,28 @@ def main():
             for f in (fo, nb):
                 for _ in range(5):
                     f()
-            alone = {"fastops": [], "numpy": []}
-            after = {"fastops": [], "numpy": []}
+            # both ways of running OpenBLAS's jobs, interleaved rep by rep
+            modes = {"pool": _blas_threads.install, "native": _blas_threads.uninstall}
+            alone = {(m, lib): [] for m in modes for lib in ("fastops", "numpy")}
+            after = {(m, lib): [] for m in modes for lib in ("fastops", "numpy")}
             for _ in range(args.reps):
-                time.sleep(0.3)
-                alone["fastops"].append(timed(fo))
-                time.sleep(0.3)
-                alone["numpy"].append(timed(nb))
-                # no pause: each call right after the other library's
-                for _ in range(3):
-                    after["numpy"].append(timed(nb))
-                    after["fastops"].append(timed(fo))
+                for mode, switch in modes.items():
+                    switch()
+                    time.sleep(0.3)
+                    alone[mode, "fastops"].append(timed(fo))
+                    time.sleep(0.3)
+                    alone[mode, "numpy"].append(timed(nb))
+                    # no pause: each call right after the other library's
+                    for _ in range(3):
+                        after[mode, "numpy"].append(timed(nb))
+                        after[mode, "fastops"].append(timed(fo))
+            _blas_threads.install()
             print(f"\n{name}")
-            for lib in ("fastops", "numpy"):
-                a_ms = np.median(alone[lib]) * 1e3
-                m_ms = np.median(after[lib]) * 1e3
-                print(f"  {lib:8s} alone {a_ms:7.3f} ms   right after the other {m_ms:7.3f} ms"
-                      f"   ratio {m_ms / a_ms:.2f}")
-
+            for mode, lib in alone:
+                a_ms = np.median(alone[mode, lib]) * 1e3
+                m_ms = np.median(after[mode, lib]) * 1e3
+                print(f"  OpenBLAS jobs on {mode:6s}  {lib:8s} alone {a_ms:7.3f} ms   right "
+                      f"after the other {m_ms:7.3f} ms   ratio {m_ms / a_ms:.2f}")
 
 if __name__ == "__main__":
     main()

@@ -12,6 +12,11 @@ from ._info import show_config
 from ._kernels import (add, bias_add, bias_add_relu, divide, dot, matmul, maximum, minimum,
                        multiply, relu, relu_backward, subtract, sum)
 from . import cython, naive, nn  # the rungs beside the SIMD kernels, and the nn kernels
+from . import _blas_threads
+
+# NumPy's OpenBLAS (and SciPy's, if loaded) run their threaded jobs on fastops' pool, so
+# neither library's idle workers spin against the other's next call
+_blas_threads.install()
 
 __version__ = "0.2.0"
 

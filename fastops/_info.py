@@ -2,7 +2,7 @@
 import platform
 import sys
 
-from . import _config, _kernels
+from . import _blas_threads, _config, _kernels
 
 FAMILIES = ("elementwise", "gemm", "nn")
 
@@ -42,6 +42,7 @@ def config():
         "backend": backend,
         "auto_backend": {dt: _kernels.auto_backend(isa, dt) for dt in ("float32", "float64")},
         "blas": _blas_libraries(),
+        "blas_on_pool": _blas_threads.installed(),
     }
 
 
@@ -74,3 +75,6 @@ def show_config(file=None):
     for lib in c["blas"] or ():
         w(f"BLAS: {lib.get('internal_api')} {lib.get('version')}, core "
           f"{lib.get('architecture')}, {lib.get('num_threads')} threads ({lib.get('filepath')})\n")
+    w("BLAS jobs on fastops' pool: " + (", ".join(c["blas_on_pool"]) or
+                                        "none (FASTOPS_BLAS_THREADS=native or no OpenBLAS "
+                                        "0.3.27+ loaded)") + "\n")

@@ -21,6 +21,7 @@ def dask_dispatch(str fn, *args, **kwargs):
 
 
 include "contract.pxi"
+include "blas_threads.pxi"
 include "cython_tier.pxi"
 include "elementwise.pxi"
 include "activations.pxi"

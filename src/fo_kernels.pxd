@@ -32,6 +32,12 @@ cdef extern from "fo_pool.h" nogil:
     int fo_pool_spinning()
     long long fo_pool_worker_cpu_ns()
 
+cdef extern from "fo_blas_threads.h" nogil:
+    # a function pointer in C; only its address crosses into Python
+    void *fo_blas_threads_entry()
+    long long fo_blas_threads_calls()
+    long long fo_blas_threads_spawning_calls()
+
 cdef extern from "fo_elementwise.h" nogil:
     enum:
         FO_ADD

@@ -64,6 +64,8 @@ cdef int load_blas() except -1:
     if blas_sgemm != NULL:
         return 0
     from scipy.linalg import cython_blas
+    from fastops import _blas_threads
+    _blas_threads.install()  # SciPy's OpenBLAS, loaded just now: its jobs on fastops' pool
     for name in ("sgemm", "dgemm"):
         capsule = cython_blas.__pyx_capi__[name]
         ptr = PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))

@@ -1,0 +1,134 @@
+/* OpenBLAS's parallel jobs on fastops' thread pool (see fo_blas_threads.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "fo_blas_threads.h"
+
+#include "fo_pool.h"
+
+#if defined(_WIN32) || defined(FO_POOL_SERIAL)
+
+void fo_blas_threads_callback(int sync, fo_blas_dojob dojob, int numjobs,
+                              size_t jobdata_elsize, void *jobdata, int dojob_data)
+{
+    (void)sync, (void)dojob, (void)numjobs, (void)jobdata_elsize, (void)jobdata;
+    (void)dojob_data;
+}
+fo_blas_threads_fn fo_blas_threads_entry(void) { return NULL; }
+long long fo_blas_threads_calls(void) { return 0; }
+long long fo_blas_threads_spawning_calls(void) { return 0; }
+
+#else
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct {
+    fo_blas_dojob dojob;
+    int numjobs;
+    size_t elsize;
+    char *jobdata;
+    int dojob_data;
+} fo_blas_call;
+
+typedef struct {
+    fo_blas_call *call;
+    int job;
+} fo_blas_extra;
+
+static pthread_mutex_t fo_blas_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fo_blas_once = PTHREAD_ONCE_INIT;
+static atomic_llong fo_blas_ncalls, fo_blas_nspawning;
+
+static void fo_blas_run(fo_blas_call *call, int job)
+{
+    call->dojob(job, call->jobdata + (size_t)job * call->elsize, call->dojob_data);
+}
+
+static void *fo_blas_extra_main(void *arg)
+{
+    fo_blas_extra *extra = (fo_blas_extra *)arg;
+    fo_blas_run(extra->call, extra->job);
+    return NULL;
+}
+
+/* Jobs [first, numjobs) on threads of their own, started before job `mine` runs here: the
+ * jobs wait on each other, so every one must be running before any can finish. */
+static void fo_blas_run_with_extras(fo_blas_call *call, int mine, int first)
+{
+    int count = call->numjobs - first, i;
+    pthread_t *threads = malloc(sizeof *threads * (size_t)count);
+    fo_blas_extra *extras = malloc(sizeof *extras * (size_t)count);
+    sigset_t all, old;
+    if (threads == NULL || extras == NULL) {
+        fputs("fastops: out of memory starting threads for an OpenBLAS call\n", stderr);
+        abort();
+    }
+    atomic_fetch_add(&fo_blas_nspawning, 1);
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (i = 0; i < count; ++i) {
+        extras[i].call = call;
+        extras[i].job = first + i;
+        if (pthread_create(&threads[i], NULL, fo_blas_extra_main, &extras[i]) != 0) {
+            fputs("fastops: cannot start a thread for an OpenBLAS call\n", stderr);
+            abort();
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    fo_blas_run(call, mine);
+    for (i = 0; i < count; ++i)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    free(extras);
+}
+
+static void fo_blas_task(void *ctx, int tid, int nthreads, fo_team *team)
+{
+    fo_blas_call *call = (fo_blas_call *)ctx;
+    (void)team;
+    if (tid == 0 && nthreads < call->numjobs)
+        fo_blas_run_with_extras(call, 0, nthreads);
+    else if (tid < call->numjobs)
+        fo_blas_run(call, tid);
+}
+
+/* A fork while another thread was inside a call leaves the lock held in the child, by a
+ * thread the child does not have. */
+static void fo_blas_after_fork_child(void)
+{
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    fo_blas_lock = fresh;
+}
+
+static void fo_blas_init(void) { pthread_atfork(NULL, NULL, fo_blas_after_fork_child); }
+
+void fo_blas_threads_callback(int sync, fo_blas_dojob dojob, int numjobs,
+                              size_t jobdata_elsize, void *jobdata, int dojob_data)
+{
+    fo_blas_call call = {dojob, numjobs, jobdata_elsize, (char *)jobdata, dojob_data};
+    (void)sync; /* OpenBLAS always asks for a synchronous call */
+    if (numjobs <= 0)
+        return;
+    pthread_mutex_lock(&fo_blas_lock);
+    atomic_fetch_add(&fo_blas_ncalls, 1);
+    if (numjobs == 1)
+        dojob(0, jobdata, dojob_data);
+    else
+        fo_parallel(numjobs, fo_blas_task, &call);
+    pthread_mutex_unlock(&fo_blas_lock);
+}
+
+fo_blas_threads_fn fo_blas_threads_entry(void)
+{
+    pthread_once(&fo_blas_once, fo_blas_init);
+    return fo_blas_threads_callback;
+}
+
+long long fo_blas_threads_calls(void) { return atomic_load(&fo_blas_ncalls); }
+long long fo_blas_threads_spawning_calls(void) { return atomic_load(&fo_blas_nspawning); }
+
+#endif
