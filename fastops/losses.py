@@ -16,7 +16,7 @@ import numpy as np
 import fastops
 from . import nn
 from ._reduce import weighted_sum
-from ._registry import alias, register, resolve, serialize
+from ._registry import register, resolve, serialize
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "MeanSquaredError", "MeanAbsoluteError",
@@ -122,6 +122,13 @@ def _no_smoothing(cls, label_smoothing, axis):
         raise ValueError(f"{cls}: only axis=-1 is supported, got {axis}")
 
 
+def _kernels(fused, name):
+    """A crossentropy's fastops.nn kernels: `fused`_crossentropy on logits, and `name`_probs
+    and `name`_rows on probabilities."""
+    return tuple(staticmethod(getattr(nn, k)) for k in
+                 (fused + "_crossentropy", name + "_probs", name + "_rows"))
+
+
 class _Crossentropy(Loss):
     fused_kernel = None   # fastops.nn kernel on logits: (z, y, out, grad, sample_weight)
     probs_kernel = None   # pending kernel on probabilities: (p, y, out, grad, sample_weight)
@@ -161,9 +168,7 @@ class CategoricalCrossentropy(_Crossentropy):
     """-sum_j y_j log p_j for one-hot (or soft) targets of the output's shape."""
     fused_activation = "softmax"
     counts = "categorical"
-    fused_kernel = staticmethod(nn.softmax_crossentropy)
-    probs_kernel = staticmethod(nn.categorical_crossentropy_probs)
-    rows_kernel = staticmethod(nn.categorical_crossentropy_rows)
+    fused_kernel, probs_kernel, rows_kernel = _kernels("softmax", "categorical_crossentropy")
 
 
 @register("loss", "sparse_categorical_crossentropy")
@@ -172,9 +177,8 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     target = "sparse"
     fused_activation = "softmax"
     counts = "sparse_categorical"
-    fused_kernel = staticmethod(nn.sparse_softmax_crossentropy)
-    probs_kernel = staticmethod(nn.sparse_categorical_crossentropy_probs)
-    rows_kernel = staticmethod(nn.sparse_categorical_crossentropy_rows)
+    fused_kernel, probs_kernel, rows_kernel = _kernels("sparse_softmax",
+                                                       "sparse_categorical_crossentropy")
     fixed_options = {"ignore_class": None}
 
 
@@ -183,9 +187,7 @@ class BinaryCrossentropy(_Crossentropy):
     """mean_j -(y log p + (1 - y) log(1 - p)) for 0/1 (or soft) targets."""
     fused_activation = "sigmoid"
     counts = "binary"
-    fused_kernel = staticmethod(nn.sigmoid_crossentropy)
-    probs_kernel = staticmethod(nn.binary_crossentropy_probs)
-    rows_kernel = staticmethod(nn.binary_crossentropy_rows)
+    fused_kernel, probs_kernel, rows_kernel = _kernels("sigmoid", "binary_crossentropy")
 
 
 class _Regression(Loss):
@@ -269,12 +271,6 @@ _FUNCTIONS = {binary_crossentropy: BinaryCrossentropy, categorical_crossentropy:
               CategoricalCrossentropy, sparse_categorical_crossentropy:
               SparseCategoricalCrossentropy, mean_squared_error: MeanSquaredError,
               mean_absolute_error: MeanAbsoluteError}
-for _name, _cls in (("binary_crossentropy", BinaryCrossentropy),
-                    ("categorical_crossentropy", CategoricalCrossentropy),
-                    ("sparse_categorical_crossentropy", SparseCategoricalCrossentropy),
-                    ("mean_squared_error", MeanSquaredError), ("mse", MeanSquaredError),
-                    ("mean_absolute_error", MeanAbsoluteError), ("mae", MeanAbsoluteError)):
-    alias("loss", _name, _cls)
 
 
 def get(identifier):

@@ -16,6 +16,7 @@ import fastops
 from . import nn
 from ._reduce import weighted_sum
 from . import losses as _losses
+from .losses import _snake
 from ._registry import alias, lookup, register, resolve, serialize
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy",
@@ -77,10 +78,6 @@ class Metric:
 
     def __repr__(self):
         return f"<metric {self.name}: {self.result():.4g}>"
-
-
-def _snake(name):
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 @register("metric", "mean")

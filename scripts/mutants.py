@@ -64,9 +64,9 @@ MUTANTS = [
            "l1c * ((wi) > 0 ? (FO_T)1 : ((wi) < 0 ? (FO_T)-1 : (wi)))",
            "l1c * ((wi) > 0 ? (FO_T)-1 : ((wi) < 0 ? (FO_T)1 : (wi)))", OPTIMIZERS),
     # ---- the checking layer and typed entries (Cython) ----
-    mutant("C1", "src/linalg.pxi", "backend 'blas' runs fastops' own GEMM",
+    mutant("C1", "src/matmul_backends.pxi", "backend 'blas' runs fastops' own GEMM",
            '"blas": _gemm_blas,', '"blas": _gemm_fastops,', BACKENDS),
-    mutant("C2", "src/linalg.pxi", "'auto' always resolves to fastops' GEMM",
+    mutant("C2", "src/matmul_backends.pxi", "'auto' always resolves to fastops' GEMM",
            'return "fastops" if fo_gemm_beats_blas(isa, np.dtype(dtype) == np.float64) else "blas"',
            'return "fastops"', BACKENDS),
     mutant("C3", "src/contract.pxi", "out's shape is not checked",
@@ -128,7 +128,7 @@ MUTANTS = [
     # ---- datasets (Python) ----
     mutant("D1", "fastops/datasets/mnist.py", "labels above 9 are accepted",
            "        if a[k].size and a[k].max() > 9:", "        if False:", DATASETS),
-    mutant("D2", "fastops/datasets/_fetch.py", "a digest mismatch is accepted",
+    mutant("D2", "fastops/datasets/_verify.py", "a digest mismatch is accepted",
            "        if actual != expected:\n            raise Rejected",
            "        if False:\n            raise Rejected", DATASETS),
     mutant("D3", "fastops/datasets/_text.py", "maxlen keeps sequences of exactly maxlen",

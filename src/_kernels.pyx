@@ -20,12 +20,14 @@ def dask_dispatch(str fn, *args, **kwargs):
     return getattr(_dask, fn)(*args, **kwargs)
 
 
+include "settings.pxi"
 include "contract.pxi"
 include "blas_threads.pxi"
 include "cython_tier.pxi"
 include "elementwise.pxi"
 include "activations.pxi"
 include "reductions.pxi"
+include "matmul_backends.pxi"
 include "linalg.pxi"
 include "nn.pxi"
 include "counts.pxi"

@@ -1,4 +1,5 @@
-/* Elementwise kernels and reductions (see fo_elementwise.h).
+/* Elementwise kernels and reductions (see fo_elementwise.h); the reductions' drivers are in
+ * fo_reductions.inc, included at the end.
  *
  * The iterator (fo_iter.h) turns any layout into runs; each run goes to a contiguous loop
  * when the inner strides allow (out contiguous, inputs contiguous or broadcast scalars),
@@ -33,9 +34,6 @@
 #define FO_STREAM_MIN_RUN ((fo_idx)8 << 10)
 #define FO_SUM_LANES 16
 #define FO_PAIRWISE_BLOCK 128
-/* Contiguous sums are cut into blocks of at most this many elements, combined pairwise:
- * float64 data keeps NumPy-like log(n) error growth on top of the lanes. */
-#define FO_LANE_BLOCK 4096
 
 typedef void (*fo_contig_fn)(fo_idx n, const void *a, const void *b, void *out);
 typedef void (*fo_strided_fn)(fo_idx n, const char *a, fo_idx sa, const char *b, fo_idx sb,
@@ -209,116 +207,4 @@ void fo_unary(int op, int dtype, int isa, int nthreads, int ndim, const fo_idx *
     fo_iter_run(&it, total, nthreads, fo_unary_run, &ctx, 0, NULL);
 }
 
-/* ---- sums ---- */
-
-static double fo_sum_run(const fo_ew_kernels *k, fo_idx w, const char *x, fo_idx n, fo_idx s)
-{
-    if (s != w)
-        return k->sum_pairwise(x, n, s);
-    if (n > FO_LANE_BLOCK) {
-        fo_idx n2 = (n / 2) & ~(fo_idx)(FO_SUM_LANES - 1);
-        return fo_sum_run(k, w, x, n2, s) + fo_sum_run(k, w, x + n2 * s, n - n2, s);
-    }
-    return k->sum_lanes(x, n);
-}
-
-typedef struct {
-    double total;
-    const fo_ew_kernels *k;
-    fo_idx itemsize;
-    int ok;
-    char pad[64 - sizeof(double) - sizeof(void *) - sizeof(fo_idx) - sizeof(int)]; /* a line each */
-} fo_reduce_ctx;
-
-static void fo_sum_all_run(void *vctx, fo_idx n, char *const *p, const fo_idx *s)
-{
-    fo_reduce_ctx *ctx = (fo_reduce_ctx *)vctx;
-    ctx->total += fo_sum_run(ctx->k, ctx->itemsize, p[0], n, s[0]);
-}
-
-static int fo_reduce(fo_run_fn run, fo_reduce_ctx *ctx, int dtype, int isa, int nthreads,
-                     int ndim, const fo_idx *shape, const char *x, const fo_idx *stride_x)
-{
-    fo_iter it;
-    char *ptr[1] = {(char *)x};
-    const fo_idx *stride[1] = {stride_x};
-    fo_idx total = fo_iter_prepare(&it, 1, 0, ndim, shape, ptr, stride);
-    int nt = FO_MIN(FO_MAX(nthreads, 1), FO_MAX_NDIM);
-    for (int t = 0; t < nt; t++) {
-        ctx[t].total = 0.0;
-        ctx[t].k = fo_ew_pick(dtype, isa);
-        ctx[t].itemsize = dtype == FO_F32 ? 4 : 8;
-        ctx[t].ok = 1;
-    }
-    if (total == 0)
-        return 0;
-    return fo_iter_run(&it, total, nt, run, ctx, sizeof(fo_reduce_ctx), NULL);
-}
-
-double fo_sum_all(int dtype, int isa, int nthreads, int ndim, const fo_idx *shape,
-                  const char *x, const fo_idx *stride_x)
-{
-    fo_reduce_ctx ctx[FO_MAX_NDIM]; /* per-thread partial sums */
-    int used = fo_reduce(fo_sum_all_run, ctx, dtype, isa, nthreads, ndim, shape, x, stride_x);
-    double r = 0.0;
-    for (int t = 0; t < used; t++)
-        r += ctx[t].total;
-    return r;
-}
-
-typedef struct {
-    const fo_ew_kernels *k;
-    fo_idx w;
-} fo_sum_into_ctx;
-
-static void fo_sum_into_run(void *vctx, fo_idx n, char *const *p, const fo_idx *s)
-{
-    const fo_sum_into_ctx *ctx = (const fo_sum_into_ctx *)vctx;
-    double *acc = (double *)p[1];
-    if (s[1] == 0) {
-        *acc += fo_sum_run(ctx->k, ctx->w, p[0], n, s[0]);
-    } else if (s[0] == ctx->w && s[1] == 8) {
-        ctx->k->accumulate(n, p[0], acc);
-    } else if (ctx->w == 4) {
-        for (fo_idx i = 0; i < n; i++)
-            *(double *)((char *)acc + i * s[1]) += *(const float *)(p[0] + i * s[0]);
-    } else {
-        for (fo_idx i = 0; i < n; i++)
-            *(double *)((char *)acc + i * s[1]) += *(const double *)(p[0] + i * s[0]);
-    }
-}
-
-void fo_sum_into(int dtype, int isa, int ndim, const fo_idx *shape, const char *x,
-                 const fo_idx *stride_x, double *acc, const fo_idx *stride_acc)
-{
-    fo_iter it;
-    char *ptr[2] = {(char *)x, (char *)acc};
-    const fo_idx *stride[2] = {stride_x, stride_acc};
-    fo_idx total = fo_iter_prepare(&it, 2, 0, ndim, shape, ptr, stride);
-    if (total == 0)
-        return;
-    fo_sum_into_ctx ctx = {fo_ew_pick(dtype, isa), dtype == FO_F32 ? 4 : 8};
-    /* Serial: two threads could add into the same accumulator. */
-    fo_iter_run(&it, total, 1, fo_sum_into_run, &ctx, 0, NULL);
-}
-
-/* ---- finiteness ---- */
-
-static void fo_finite_run(void *vctx, fo_idx n, char *const *p, const fo_idx *s)
-{
-    fo_reduce_ctx *ctx = (fo_reduce_ctx *)vctx;
-    /* blocks of 4096 so a bad value stops the scan soon */
-    for (fo_idx b = 0; b < n && ctx->ok; b += 4096)
-        ctx->ok = ctx->k->finite_run(p[0] + b * s[0], FO_MIN(4096, n - b), s[0]);
-}
-
-int fo_all_finite(int dtype, int isa, int nthreads, int ndim, const fo_idx *shape,
-                  const char *x, const fo_idx *stride_x)
-{
-    fo_reduce_ctx ctx[FO_MAX_NDIM];
-    int used = fo_reduce(fo_finite_run, ctx, dtype, isa, nthreads, ndim, shape, x, stride_x);
-    for (int t = 0; t < used; t++)
-        if (!ctx[t].ok)
-            return 0;
-    return 1;
-}
+#include "fo_reductions.inc" /* sum, sum_into, all_finite over the same tables */

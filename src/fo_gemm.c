@@ -1,5 +1,5 @@
-/* GEMM micro-kernels (portable C, AVX2+FMA, AVX-512), their blocking, and the driver
- * instantiations (fo_gemm_driver.inc) for float and double.
+/* GEMM micro-kernels (portable C here; AVX2+FMA, AVX-512 and NEON in fo_gemm_*.inc),
+ * their blocking, and the driver instantiations (fo_gemm_driver.inc) for float and double.
  *
  * A micro-kernel computes one MR x NR tile of C from packed panels:
  *   ukr(kc, pa, pb, ldb, c, rsc, alpha, beta):  C := alpha * PA.PB + beta * C
@@ -187,164 +187,39 @@ FO_DEFINE_REF_KERNELS(double, d)
 
 #include "fo_gemm_pack_avx2.inc"
 #include "fo_gemm_dot_avx2.inc"
-
-/* ------------------------------------------------------------------------------
- * AVX-512 (Zen 4, Skylake-X).  Zen 4 runs a 512-bit FMA as two 256-bit halves, so
- * the peak is that of AVX2; the gain is 32 registers and half the instructions.
- * A tile is MR rows x NV vectors: MR * NV zmm accumulators fed per k by NV loads of
- * B and MR broadcasts of A.  Measured (1 thread; 1024^3, 2048^3, 128x784x512, ratios
- * to OpenBLAS in the same process, +-4% noise): float 6 x 64 (NV = 4) 0.95-1.02,
- * 12 x 32 0.92-0.94, 8 x 48 0.90-0.96; 14 x 32 spills.  Fewer broadcasts per FMA
- * (6 per 24) is what 6 x 64 buys.  double likewise: 6 x 32 0.93-0.98 at 1024^3 and
- * 128x784x512, 12 x 16 0.87-0.90.  The fully unrolled loops keep acc[][] in registers (checked
- * in the disassembly: no stack access in the k loop).
- */
-#define FO_DEFINE_AVX512_UKR(T, SUF, VEC, SET1, LOADU, FMADD, MUL, STOREU, VL, MR_, NV_)     \
-    FO_TARGET_AVX512 static void ukr_##SUF##_avx512(ptrdiff_t kc, const T *pa, const T *pb,  \
-                                                    ptrdiff_t ldb, T *c, ptrdiff_t rsc,        \
-                                                    T alpha, T beta)                           \
-    {                                                                                          \
-        VEC acc[MR_][NV_], bv[NV_];                                                            \
-        ptrdiff_t p;                                                                           \
-        int r, v;                                                                              \
-        _Pragma("GCC unroll 16") for (r = 0; r < MR_; ++r)                                     \
-            _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v) acc[r][v] = SET1(0);            \
-        for (p = 0; p < kc; ++p) {                                                             \
-            _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v) bv[v] = LOADU(pb + v * VL);      \
-            _Pragma("GCC unroll 16") for (r = 0; r < MR_; ++r)                                 \
-            {                                                                                  \
-                const VEC av = SET1(pa[r]);                                                    \
-                _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v)                              \
-                    acc[r][v] = FMADD(av, bv[v], acc[r][v]);                                   \
-            }                                                                                  \
-            pa += MR_;                                                                         \
-            pb += ldb;                                                                         \
-        }                                                                                      \
-        {                                                                                      \
-            const VEC va = SET1(alpha);                                                        \
-            if (beta == 0) {                                                                   \
-                _Pragma("GCC unroll 16") for (r = 0; r < MR_; ++r)                             \
-                    _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v)                          \
-                        STOREU(c + r * rsc + v * VL, MUL(va, acc[r][v]));                      \
-            } else {                                                                           \
-                const VEC vb = SET1(beta);                                                     \
-                _Pragma("GCC unroll 16") for (r = 0; r < MR_; ++r)                             \
-                    _Pragma("GCC unroll 4") for (v = 0; v < NV_; ++v)                          \
-                        STOREU(c + r * rsc + v * VL,                                           \
-                               FMADD(va, acc[r][v], MUL(vb, LOADU(c + r * rsc + v * VL))));   \
-            }                                                                                  \
-        }                                                                                      \
-    }
-
-FO_DEFINE_AVX512_UKR(float, s, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_fmadd_ps,
-                     _mm512_mul_ps, _mm512_storeu_ps, 16, FO_S512_MR, FO_S512_NV)
-FO_DEFINE_AVX512_UKR(double, d, __m512d, _mm512_set1_pd, _mm512_loadu_pd, _mm512_fmadd_pd,
-                     _mm512_mul_pd, _mm512_storeu_pd, 8, FO_D512_MR, FO_D512_NV)
-
-/* Dot-product kernels for small N with row-major A (the MLP's H.W2, N = 10): a
- * broadcast kernel would fill 10 of 16 lanes, so instead vectors run along k,
- * A's rows (unit stride, read in place) against rows of B^T (packed, zero-padded
- * to a whole vector), and each of the 4 x C accumulators is summed horizontally
- * once at the end.  sums[r*4 + j] = A(r, :) . B(:, j) for 4 rows and C <= 4 columns;
- * the rows come as pointers so a bottom edge can repeat a valid row. */
-#define FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, C_) \
-    FO_TARGET_AVX512 static void dot_##SUF##_avx512_##C_(ptrdiff_t k, const T *const *ar,      \
-                                                        const T *bt, ptrdiff_t ldbt, T *sums)   \
-    {                                                                                          \
-        VEC acc[FO_DOT_R][C_], av[FO_DOT_R];                                                   \
-        ptrdiff_t p = 0;                                                                       \
-        int r, j;                                                                              \
-        _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                                 \
-            _Pragma("GCC unroll 4") for (j = 0; j < C_; ++j) acc[r][j] = ZERO();              \
-        for (; p + VL <= k; p += VL) {                                                         \
-            _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r) av[r] = LOADU(ar[r] + p);   \
-            _Pragma("GCC unroll 4") for (j = 0; j < C_; ++j)                                   \
-            {                                                                                  \
-                const VEC bv = LOADU(bt + j * ldbt + p);                                       \
-                _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                         \
-                    acc[r][j] = FMADD(av[r], bv, acc[r][j]);                                   \
-            }                                                                                  \
-        }                                                                                      \
-        if (p < k) { /* masked lanes read nothing (no fault) and give 0 */                   \
-            const MASK msk = (MASK)((1u << (k - p)) - 1u);                                     \
-            _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                             \
-                av[r] = MASKZ_LOADU(msk, ar[r] + p);                                           \
-            _Pragma("GCC unroll 4") for (j = 0; j < C_; ++j)                                   \
-            {                                                                                  \
-                const VEC bv = LOADU(bt + j * ldbt + p);                                       \
-                _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                         \
-                    acc[r][j] = FMADD(av[r], bv, acc[r][j]);                                   \
-            }                                                                                  \
-        }                                                                                      \
-        _Pragma("GCC unroll 4") for (r = 0; r < FO_DOT_R; ++r)                                 \
-            _Pragma("GCC unroll 4") for (j = 0; j < C_; ++j) sums[r * 4 + j] = REDUCE(acc[r][j]); \
-    }
-
-#define FO_DEFINE_AVX512_DOTS(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL)     \
-    FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, 1)      \
-    FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, 2)      \
-    FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, 3)      \
-    FO_DEFINE_AVX512_DOT(T, SUF, VEC, MASK, ZERO, LOADU, MASKZ_LOADU, FMADD, REDUCE, VL, 4)      \
-    static void dot_##SUF##_avx512(ptrdiff_t k, const T *const *ar, const T *bt, ptrdiff_t ldbt, \
-                                   int cols, T *sums)                                          \
-    {                                                                                          \
-        switch (cols) {                                                                        \
-        case 1: dot_##SUF##_avx512_1(k, ar, bt, ldbt, sums); break;                            \
-        case 2: dot_##SUF##_avx512_2(k, ar, bt, ldbt, sums); break;                            \
-        case 3: dot_##SUF##_avx512_3(k, ar, bt, ldbt, sums); break;                            \
-        default: dot_##SUF##_avx512_4(k, ar, bt, ldbt, sums); break;                           \
-        }                                                                                      \
-    }
-
-FO_DEFINE_AVX512_DOTS(float, s, __m512, __mmask16, _mm512_setzero_ps, _mm512_loadu_ps,
-                      _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_reduce_add_ps, 16)
-FO_DEFINE_AVX512_DOTS(double, d, __m512d, __mmask8, _mm512_setzero_pd, _mm512_loadu_pd,
-                      _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_reduce_add_pd, 8)
+#include "fo_gemm_avx512.inc"
 #endif /* FO_HAVE_X86_SIMD */
 
 /* ------------------------------------------------------------------------------
  * Kernel tables and the driver instantiations.
  */
-/* mr x nr: the packed micro-kernel's tile; smr x snr: the skinny kernel's (it may
- * come from a lower ISA level: for N <= 16 wider vectors buy nothing). */
-typedef struct {
-    int mr, nr;
-    ptrdiff_t mc, kc, nc;
-    int smr, snr;
-    void (*ukr)(ptrdiff_t, const float *, const float *, ptrdiff_t, float *, ptrdiff_t, float,
-                float);
-    void (*sup)(ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, const float *, float *,
-                ptrdiff_t, int, float, float);
-    int dot_vl; /* 0: no dot-product kernel */
-    void (*dot)(ptrdiff_t, const float *const *, const float *, ptrdiff_t, int, float *);
-    /* packing for this kernel of consecutive full mr-row panels of A / nr-column panels
-     * of B (kc, panels, source, its strides, destination); 0 when the layout is not
-     * handled (the driver's generic loop runs).  NULL: always generic */
-    int (*pack_a)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
-    int (*pack_b)(ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, float *);
-    /* B^T for the dot kernel: columns of B (k, cols, source, strides) as rows kp apart,
-     * zero-padded to kp; 0 when not handled, NULL: always generic */
-    int (*pack_bt)(ptrdiff_t, int, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float *);
-    int dot_max_n, dot_min_k; /* the dot path's limits; 0: FO_SUP_MAX, FO_DOT_MIN_K */
-} fo_skernel;
+/* The kernel descriptor of element type T, read by the driver template as FO_KERNEL
+ * (C has no generic struct, hence one typedef per type).
+ * mr x nr: the packed micro-kernel's tile; smr x snr: the skinny kernel's (it may
+ * come from a lower ISA level: for N <= 16 wider vectors buy nothing).
+ * pack_a / pack_b: this kernel's packing of consecutive full mr-row panels of A /
+ * nr-column panels of B (kc, panels, source, its row and column strides, destination);
+ * 0 when the layout is not handled (the driver's generic loop runs), NULL: always generic.
+ * pack_bt: B^T for the dot kernel: columns of B (k, cols, source, strides) as rows kp
+ * apart, zero-padded to kp; 0 when not handled, NULL: always generic. */
+#define FO_DEFINE_KERNEL_TYPE(T, NAME)                                                         \
+    typedef struct {                                                                           \
+        int mr, nr;                                                                            \
+        ptrdiff_t mc, kc, nc;                                                                  \
+        int smr, snr;                                                                          \
+        void (*ukr)(ptrdiff_t, const T *, const T *, ptrdiff_t, T *, ptrdiff_t, T, T);         \
+        void (*sup)(ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t, const T *, T *, ptrdiff_t, int, \
+                    T, T);                                                                     \
+        int dot_vl; /* 0: no dot-product kernel */                                             \
+        void (*dot)(ptrdiff_t, const T *const *, const T *, ptrdiff_t, int, T *);              \
+        int (*pack_a)(ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t, T *);             \
+        int (*pack_b)(ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t, T *);             \
+        int (*pack_bt)(ptrdiff_t, int, const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, T *);       \
+        int dot_max_n, dot_min_k; /* the dot path's limits; 0: FO_SUP_MAX, FO_DOT_MIN_K */     \
+    } NAME;
 
-/* fo_skernel for double: a deliberate type twin (C has no generic struct; the driver
- * template reads either as FO_KERNEL). */
-typedef struct {
-    int mr, nr;
-    ptrdiff_t mc, kc, nc;
-    int smr, snr;
-    void (*ukr)(ptrdiff_t, const double *, const double *, ptrdiff_t, double *, ptrdiff_t,
-                double, double);
-    void (*sup)(ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, const double *, double *,
-                ptrdiff_t, int, double, double);
-    int dot_vl; /* 0: no dot-product kernel */
-    void (*dot)(ptrdiff_t, const double *const *, const double *, ptrdiff_t, int, double *);
-    int (*pack_a)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
-    int (*pack_b)(ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, double *);
-    int (*pack_bt)(ptrdiff_t, int, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double *);
-    int dot_max_n, dot_min_k;
-} fo_dkernel;
+FO_DEFINE_KERNEL_TYPE(float, fo_skernel)
+FO_DEFINE_KERNEL_TYPE(double, fo_dkernel)
 
 #if FO_HAVE_NEON
 #include "fo_gemm_neon.inc" /* aarch64: ukr/sup_{s,d}_neon and the tables kernel_neon_{s,d} */

@@ -1,6 +1,7 @@
 /* Fused nn kernels (see fo_nn.h).  Row kernels come from fo_nn_rows.inc, compiled once per
  * element type; the update loops from fo_nn_updates.inc, compiled per type and per ISA
- * (portable, AVX2, AVX-512 target attributes) and picked per call from `isa`.
+ * (portable, AVX2, AVX-512 target attributes) and picked per call from `isa` by the
+ * public entries of fo_nn_optimizers.inc.
  *
  * Row kernels work in double internally: rows are short (10 classes for MNIST), so this
  * costs little, and it keeps log-sum-exp accurate for float32 logits.  Sums over rows go
@@ -175,6 +176,7 @@ typedef struct {
 #define FO_DROPOUT_RUN(isa) dropout_run_f32_##isa
 #include "fo_nn_rows.inc"
 #include "fo_nn_losses.inc"
+#include "fo_nn_optimizers.inc"
 #undef FO_NAME
 #undef FO_UPDATES
 #undef FO_DROPOUT_RUN
@@ -208,6 +210,7 @@ typedef struct {
 #define FO_DROPOUT_RUN(isa) dropout_run_f64_##isa
 #include "fo_nn_rows.inc"
 #include "fo_nn_losses.inc"
+#include "fo_nn_optimizers.inc"
 #undef FO_NAME
 #undef FO_UPDATES
 #undef FO_DROPOUT_RUN

@@ -1,185 +1,6 @@
-# Matrix products with NumPy's semantics (matmul as np.matmul, dot as np.dot) on a choice of
-# backends.  Included by _kernels.pyx.
-#
-# BACKENDS maps each name to the typed entry that multiplies one 2-d pair:
-#   entry(a, b, c, isa, nthreads)  c := a @ b
-# with a (m, k), b (k, n), c (m, n) native aligned arrays of one float dtype, strides in whole
-# elements, c writeable and not overlapping a or b, m, n, k >= 0.  The checking layer below
-# guarantees that, resolves 'auto', walks stacks of matrices, and handles out and overlap.
-# Tests observe which backend ran by wrapping an entry of this table.
-from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
-
-BACKEND_NAMES = ("fastops", "blas", "naive", "cython", "auto")
-_BLAS_INT_MAX = 2**31 - 1
-
-
-def _gemm_fastops(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, int isa, int nthreads,
-                  double alpha=1.0, double beta=0.0):
-    """fastops' packed GEMM (src/fo_gemm.c): c := alpha * a @ b + beta * c."""
-    cdef fo_idx m = cnp.PyArray_DIM(a, 0), k = cnp.PyArray_DIM(a, 1), n = cnp.PyArray_DIM(b, 1)
-    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(c)
-    cdef fo_idx rsa = cnp.PyArray_STRIDE(a, 0) // isz, csa = cnp.PyArray_STRIDE(a, 1) // isz
-    cdef fo_idx rsb = cnp.PyArray_STRIDE(b, 0) // isz, csb = cnp.PyArray_STRIDE(b, 1) // isz
-    cdef fo_idx rsc = cnp.PyArray_STRIDE(c, 0) // isz, csc = cnp.PyArray_STRIDE(c, 1) // isz
-    cdef int rc
-    if cnp.PyArray_TYPE(c) == cnp.NPY_FLOAT32:
-        with nogil:
-            rc = fo_gemm_f32(isa, nthreads, m, n, k, <float>alpha,
-                             <const float *>cnp.PyArray_DATA(a), rsa, csa,
-                             <const float *>cnp.PyArray_DATA(b), rsb, csb, <float>beta,
-                             <float *>cnp.PyArray_DATA(c), rsc, csc)
-    else:
-        with nogil:
-            rc = fo_gemm_f64(isa, nthreads, m, n, k, alpha, <const double *>cnp.PyArray_DATA(a),
-                             rsa, csa, <const double *>cnp.PyArray_DATA(b), rsb, csb, beta,
-                             <double *>cnp.PyArray_DATA(c), rsc, csc)
-    if rc != 0:
-        raise MemoryError(f"matmul: cannot allocate packing buffers for ({m},{k}) x ({k},{n})")
-
-
-def gemm_blocking(int isa, bint is_double):
-    """(MR, NR, MC, KC, NC, SUP_MAX, SUP_MR, SUP_NR) of fastops' GEMM at `isa`."""
-    cdef fo_idx out[8]
-    fo_gemm_blocking(isa, is_double, out)
-    return tuple([out[i] for i in range(8)])
-
-
-# ---- BLAS: scipy's ?gemm through cython_blas' exported capsules (scipy needed at run time,
-# not to build).  BLAS is column-major: a row-major C = A.B is the column-major C^T = B^T.A^T,
-# so ?gemm gets (B, A).  A row-major matrix with unit column stride read as column-major is
-# its own transpose ('N'); one with unit row stride is read as-is and needs 'T'.  No copies.
-
-ctypedef void (*sgemm_fn)(char *transa, char *transb, int *m, int *n, int *k, float *alpha,
-                          float *a, int *lda, float *b, int *ldb, float *beta, float *c,
-                          int *ldc) noexcept nogil
-ctypedef void (*dgemm_fn)(char *transa, char *transb, int *m, int *n, int *k, double *alpha,
-                          double *a, int *lda, double *b, int *ldb, double *beta, double *c,
-                          int *ldc) noexcept nogil
-cdef sgemm_fn blas_sgemm = NULL
-cdef dgemm_fn blas_dgemm = NULL
-
-
-cdef int load_blas() except -1:
-    global blas_sgemm, blas_dgemm
-    if blas_sgemm != NULL:
-        return 0
-    from scipy.linalg import cython_blas
-    from fastops import _blas_threads
-    _blas_threads.install()  # SciPy's OpenBLAS, loaded just now: its jobs on fastops' pool
-    for name in ("sgemm", "dgemm"):
-        capsule = cython_blas.__pyx_capi__[name]
-        ptr = PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
-        if name == "sgemm":
-            blas_sgemm = <sgemm_fn>ptr
-        else:
-            blas_dgemm = <dgemm_fn>ptr
-    return 0
-
-
-cdef bint blas_layout(fo_idx rows, fo_idx cols, fo_idx rs, fo_idx cs, char *trans,
-                      int *ld) noexcept:
-    """Set trans/ld so that op(X as column-major, ld) is X^T; False if BLAS cannot."""
-    if rs > _BLAS_INT_MAX or cs > _BLAS_INT_MAX or rows > _BLAS_INT_MAX or cols > _BLAS_INT_MAX:
-        return False  # BLAS (LP64) takes 32-bit ints
-    if (cs == 1 or cols == 1) and (rows == 1 or rs >= cols) and rs >= 0:
-        trans[0] = b'N'
-        ld[0] = <int>(rs if rows > 1 else (cols if cols > 1 else 1))
-        return ld[0] >= (cols if cols > 1 else 1)
-    if (rs == 1 or rows == 1) and (cols == 1 or cs >= rows) and cs >= 0:
-        trans[0] = b'T'
-        ld[0] = <int>(cs if cols > 1 else (rows if rows > 1 else 1))
-        return ld[0] >= (rows if rows > 1 else 1)
-    return False
-
-
-cdef bint blas_readable(cnp.ndarray x, char *trans, int *ld) noexcept:
-    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(x)
-    return blas_layout(cnp.PyArray_DIM(x, 0), cnp.PyArray_DIM(x, 1),
-                       cnp.PyArray_STRIDE(x, 0) // isz, cnp.PyArray_STRIDE(x, 1) // isz, trans, ld)
-
-
-def _gemm_blas(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, int isa, int nthreads):
-    """?gemm of scipy's BLAS (its own thread count, set by threadpoolctl); operands BLAS
-    cannot read in place are copied, and sizes beyond 32-bit BLAS run on fastops."""
-    cdef int m = <int>min(cnp.PyArray_DIM(a, 0), _BLAS_INT_MAX)
-    cdef int k = <int>min(cnp.PyArray_DIM(a, 1), _BLAS_INT_MAX)
-    cdef int n = <int>min(cnp.PyArray_DIM(b, 1), _BLAS_INT_MAX)
-    cdef char ta, tb, tc
-    cdef int lda, ldb, ldc
-    cdef float salpha = 1.0, sbeta = 0.0
-    cdef double dalpha = 1.0, dbeta = 0.0
-    if cnp.PyArray_DIM(c, 0) == 0 or cnp.PyArray_DIM(c, 1) == 0:
-        return
-    if cnp.PyArray_DIM(a, 1) == 0:
-        c[...] = 0
-        return
-    if max(cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(a, 1), cnp.PyArray_DIM(b, 1)) > _BLAS_INT_MAX:
-        _gemm_fastops(a, b, c, isa, nthreads)
-        return
-    if not (blas_readable(c, &tc, &ldc) and tc == b'N'):
-        if blas_readable(c.T, &tc, &ldc) and tc == b'N':
-            _gemm_blas(b.T, a.T, c.T, isa, nthreads)  # column-major c: C^T = B^T A^T
-        else:
-            tmp = np.empty((m, n), c.dtype)
-            _gemm_blas(a, b, tmp, isa, nthreads)
-            c[...] = tmp
-        return
-    if not blas_readable(a, &ta, &lda):
-        a = np.ascontiguousarray(a)
-        blas_readable(a, &ta, &lda)
-    if not blas_readable(b, &tb, &ldb):
-        b = np.ascontiguousarray(b)
-        blas_readable(b, &tb, &ldb)
-    load_blas()
-    if cnp.PyArray_TYPE(c) == cnp.NPY_FLOAT32:
-        with nogil:
-            blas_sgemm(&tb, &ta, &n, &m, &k, &salpha, <float *>cnp.PyArray_DATA(b), &ldb,
-                       <float *>cnp.PyArray_DATA(a), &lda, &sbeta,
-                       <float *>cnp.PyArray_DATA(c), &ldc)
-    else:
-        with nogil:
-            blas_dgemm(&tb, &ta, &n, &m, &k, &dalpha, <double *>cnp.PyArray_DATA(b), &ldb,
-                       <double *>cnp.PyArray_DATA(a), &lda, &dbeta,
-                       <double *>cnp.PyArray_DATA(c), &ldc)
-
-
-def _gemm_naive(a, b, c, int isa, int nthreads):
-    """The textbook triple loop of fastops.naive (pure Python; small inputs only)."""
-    from fastops import naive
-    c[...] = naive.matmul(a, b)
-
-
-def _gemm_cython(a, b, c, int isa, int nthreads):
-    """The pure-Cython rung's blocked GEMM."""
-    cython_rung(isa).gemm(a, b, c, 1.0, 0.0, cython_threads(nthreads))
-
-
-BACKENDS = {"fastops": _gemm_fastops, "blas": _gemm_blas, "naive": _gemm_naive,
-            "cython": _gemm_cython}
-
-
-def auto_backend(int isa, object dtype):
-    """The backend 'auto' runs: fastops' GEMM where its kernel for this ISA was measured at
-    least as fast as BLAS (AVX2, AVX-512), BLAS elsewhere (the portable kernel reaches a third
-    of OpenBLAS; NEON is not measured yet, docs/aarch64.md)."""
-    return "fastops" if fo_gemm_beats_blas(isa, np.dtype(dtype) == np.float64) else "blas"
-
-
-cdef str resolve_backend(object backend, int isa, object dtype, str fn):
-    cdef Config cfg
-    if backend is None:
-        cfg = current_config()
-        name = BACKEND_NAMES[cfg.backend]
-    elif backend in BACKEND_NAMES:
-        name = backend
-    else:
-        raise ValueError(f"{fn}: backend must be None or one of {BACKEND_NAMES}, got {backend!r}")
-    if name == "auto":
-        name = auto_backend(isa, dtype)
-    return name
-
-
-# ---- the checking layer's part for products ----
+# Matrix products with NumPy's semantics (matmul as np.matmul, dot as np.dot): the checking
+# layer's part for products (dtypes, stacks of matrices, out and overlap) over the backends
+# of matmul_backends.pxi.  Included by _kernels.pyx.
 
 cdef object product_dtype(object a, object b, str fn):
     """The float dtype of the product, or None when NumPy computes it (bool, integers,
@@ -307,6 +128,22 @@ cdef object product_operand(object x, str fn, str arg):
     return arr
 
 
+ctypedef object (*product_rule)(object, object, object, object)
+
+
+cdef object product_call(str fn, product_rule rule, object a, object b, object out,
+                         object backend):
+    """The path matmul and dot share: dask arrays go to fastops' dask products, ndarray
+    subclasses to NumPy's function of the same name; the rest become ndarray operands, which
+    `rule` (matmul's or dot's) multiplies."""
+    if is_dask(a) or is_dask(b):
+        return dask_dispatch(fn, a, b, out=out, backend=backend)
+    if is_foreign(a) or is_foreign(b):
+        numpy_fn = getattr(np, fn)
+        return numpy_fn(a, b, out=out) if out is not None else numpy_fn(a, b)
+    return rule(product_operand(a, fn, "a"), product_operand(b, fn, "b"), out, backend)
+
+
 def matmul(a, b, out=None, backend=None):
     """Matrix product with np.matmul's semantics.
 
@@ -332,12 +169,11 @@ def matmul(a, b, out=None, backend=None):
         code = dtype_code(a)
         if code >= 0 and dtype_code(b) == code and cnp.PyArray_TYPE(a) == cnp.PyArray_TYPE(b):
             return product(a, b, None, backend, "matmul")
-    if is_dask(a) or is_dask(b):
-        return dask_dispatch("matmul", a, b, out=out, backend=backend)
-    if is_foreign(a) or is_foreign(b):
-        return np.matmul(a, b, out=out) if out is not None else np.matmul(a, b)
-    xa = product_operand(a, "matmul", "a")
-    xb = product_operand(b, "matmul", "b")
+    return product_call("matmul", matmul_rule, a, b, out, backend)
+
+
+cdef object matmul_rule(object xa, object xb, object out, object backend):
+    """np.matmul's rule for ndarray operands: at least 1-d each."""
     for x, name in ((xa, "a"), (xb, "b")):
         if x.ndim == 0:
             raise ValueError(f"matmul: {name} is 0-d (shape ()); matmul needs at least 1 "
@@ -353,12 +189,11 @@ def dot(a, b, out=None, backend=None):
     second-to-last of b, result shape a.shape[:-1] + b.shape[:-2] + b.shape[-1:].
     `backend` as for matmul.
     """
-    if is_dask(a) or is_dask(b):
-        return dask_dispatch("dot", a, b, out=out, backend=backend)
-    if is_foreign(a) or is_foreign(b):
-        return np.dot(a, b, out=out) if out is not None else np.dot(a, b)
-    xa = product_operand(a, "dot", "a")
-    xb = product_operand(b, "dot", "b")
+    return product_call("dot", dot_rule, a, b, out, backend)
+
+
+cdef object dot_rule(object xa, object xb, object out, object backend):
+    """np.dot's rule for ndarray operands (see dot)."""
     if xa.ndim == 0 or xb.ndim == 0:
         return binary(FO_MULTIPLY, xa, xb, out, "dot", TIER_FASTOPS)
     if xa.ndim <= 2 and xb.ndim <= 2:

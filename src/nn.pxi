@@ -70,19 +70,25 @@ cdef cnp.ndarray kernel_out(cnp.ndarray o):
     return o
 
 
-cdef cnp.ndarray labels_operand(object labels, fo_idx n, str fn):
-    """Integer labels as contiguous int64 of length n (shape (n,) or (n, 1)); their range is
-    checked by the kernel before any of them addresses memory."""
-    if is_foreign(labels) or is_dask(labels):
-        raise TypeError(f"{fn}: labels must be a numpy array, got {type(labels).__name__}")
-    arr = np.asarray(labels)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{fn}: labels must be integers, got dtype {arr.dtype}")
+cdef object per_row(object v, fo_idx n, str fn, str arg, str kinds, str what, str why):
+    """v as an ndarray of shape (n,) (given as (n,) or (n, 1)) of a dtype kind in `kinds`:
+    the checks labels and sample weights share; `what` and `why` word their errors."""
+    if is_foreign(v) or is_dask(v):
+        raise TypeError(f"{fn}: {arg} must be a numpy array, got {type(v).__name__}")
+    arr = np.asarray(v)
+    if arr.dtype.kind not in kinds:
+        raise TypeError(f"{fn}: {arg} must be {what}, got dtype {arr.dtype}")
     if arr.ndim == 2 and np.shape(arr)[1] == 1:
         arr = arr[:, 0]
     if np.shape(arr) != (n,):
-        raise ValueError(f"{fn}: labels must have shape ({n},) to match the {n} rows, got "
-                         f"{np.shape(arr)}")
+        raise ValueError(f"{fn}: {arg} must have shape ({n},){why}, got {np.shape(arr)}")
+    return arr
+
+
+cdef cnp.ndarray labels_operand(object labels, fo_idx n, str fn):
+    """Integer labels as contiguous int64 of length n (shape (n,) or (n, 1)); their range is
+    checked by the kernel before any of them addresses memory."""
+    arr = per_row(labels, n, fn, "labels", "iu", "integers", f" to match the {n} rows")
     if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{fn}: labels hold {arr.max()}, beyond any class index")
     return np.ascontiguousarray(arr, dtype=np.int64)
@@ -92,16 +98,7 @@ cdef cnp.ndarray weights_operand(object w, fo_idx n, str fn):
     """Per-row weights as contiguous float64 of length n, or None."""
     if w is None:
         return None
-    if is_foreign(w) or is_dask(w):
-        raise TypeError(f"{fn}: sample_weight must be a numpy array, got {type(w).__name__}")
-    arr = np.asarray(w)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{fn}: sample_weight must be numeric, got dtype {arr.dtype}")
-    if arr.ndim == 2 and np.shape(arr)[1] == 1:
-        arr = arr[:, 0]
-    if np.shape(arr) != (n,):
-        raise ValueError(f"{fn}: sample_weight must have shape ({n},), one weight per row, "
-                         f"got {np.shape(arr)}")
+    arr = per_row(w, n, fn, "sample_weight", "biuf", "numeric", ", one weight per row")
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 

@@ -21,7 +21,6 @@ writers are removed by owner pid and age.  When nothing works, the OSError lists
 source tried and why it failed, and says where to put the file by hand.
 """
 import contextlib
-import hashlib
 import os
 import shutil
 import tempfile
@@ -34,14 +33,10 @@ from typing import Any, Callable, Optional
 from .. import _atomic
 from ._download import download
 from ._places import data_home, keras_cached, keras_home, resolve, spare_home  # noqa: F401
+from ._verify import Rejected, arrays_sha256, digest_is, file_digest  # noqa: F401
 
-_CHUNK = 1 << 20
 _LEGACY_PART = ".part_"  # temporary names of fastops <= 0.1, which had no owner pid
 _warned = set()          # cache folders already reported as unusable in this process
-
-
-class Rejected(Exception):
-    """Raised by a verify function: the file is not the expected one; str() says why."""
 
 
 class _CacheMarker:
@@ -74,34 +69,6 @@ class Call:
     label: str
     write: Callable[[Path], None]
     verify: Optional[Callable[[Path], Any]] = None
-
-
-# --------------------------------------------------------------------------- digests
-
-def file_digest(path, algorithm="sha256"):
-    h = hashlib.new(algorithm, usedforsecurity=algorithm != "md5")
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def arrays_sha256(*arrays):
-    """sha256 over the raw C-order bytes of the arrays, in order (independent of the file
-    format and of the zlib version that compressed it)."""
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(memoryview(a).cast("B") if a.flags.c_contiguous else a.tobytes())
-    return h.hexdigest()
-
-
-def digest_is(expected, algorithm="sha256", label="the expected file"):
-    """Raise Rejected unless the file's digest is `expected`."""
-    def check(path):
-        actual = file_digest(path, algorithm)
-        if actual != expected:
-            raise Rejected(f"{algorithm} {actual} differs from {label}'s {expected}")
-    return check
 
 
 # --------------------------------------------------------------------------- get_file
