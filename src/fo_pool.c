@@ -50,33 +50,7 @@ static int fo_clamp_spin(int us)
 }
 
 #if defined(_WIN32) || defined(FO_POOL_SERIAL)
-/* Serial fallback: every region runs on its caller alone.  The spin setting is only stored. */
-struct fo_team {
-    int n;
-};
-
-static fo_team fo_solo_team = {1};
-static int fo_spin_setting = -1; /* -1: not read from the environment yet */
-
-int fo_parallel(int nthreads, fo_task task, void *ctx)
-{
-    (void)nthreads;
-    task(ctx, 0, 1, &fo_solo_team);
-    return 1;
-}
-
-void fo_barrier(fo_team *team) { (void)team; }
-int fo_pool_size(void) { return 0; }
-void fo_pool_set_spin_us(int us) { fo_spin_setting = fo_clamp_spin(us); }
-int fo_pool_get_spin_us(void)
-{
-    if (fo_spin_setting < 0)
-        fo_spin_setting = fo_spin_from_env();
-    return fo_spin_setting;
-}
-int fo_pool_spinning(void) { return 0; }
-long long fo_pool_worker_cpu_ns(void) { return 0; }
-
+#include "fo_pool_serial.inc"
 #else /* threads */
 
 #include "fo_pool_wait.h"
@@ -84,9 +58,6 @@ long long fo_pool_worker_cpu_ns(void) { return 0; }
 #include <fenv.h>
 #include <signal.h>
 #include <unistd.h>
-#ifdef __APPLE__
-#include <mach/mach.h>
-#endif
 
 /* 128: two lines, since x86 prefetches cache lines in pairs */
 #define FO_LINE 128
@@ -319,32 +290,6 @@ int fo_pool_spinning(void)
     return atomic_load(&fo_spinners);
 }
 
-static long long fo_thread_cpu_ns(pthread_t thread)
-{
-#ifdef __APPLE__
-    thread_basic_info_data_t info;
-    mach_msg_type_number_t count = THREAD_BASIC_INFO_COUNT;
-    if (thread_info(pthread_mach_thread_np(thread), THREAD_BASIC_INFO, (thread_info_t)&info,
-                    &count) != KERN_SUCCESS)
-        return 0;
-    return (info.user_time.seconds + info.system_time.seconds) * 1000000000LL +
-           (info.user_time.microseconds + info.system_time.microseconds) * 1000LL;
-#else
-    clockid_t clock;
-    struct timespec ts;
-    if (pthread_getcpuclockid(thread, &clock) != 0 || clock_gettime(clock, &ts) != 0)
-        return 0;
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-#endif
-}
-
-long long fo_pool_worker_cpu_ns(void)
-{
-    long long total = 0;
-    int i, n = atomic_load_explicit(&fo_nworkers, memory_order_acquire);
-    for (i = 1; i <= n; ++i)
-        total += fo_thread_cpu_ns(fo_workers[i].thread);
-    return total;
-}
+#include "fo_pool_cputime.inc"
 
 #endif /* threads */
