@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 
 from . import config as _config
-from ._registry import serialize
+from ._registry import serialize, snake_case
 
 _UIDS = collections.defaultdict(itertools.count)
 _NOT_SUPPORTED = ("activity_regularizer", "kernel_constraint", "bias_constraint")
@@ -80,7 +80,7 @@ class Layer:
                 raise ValueError(f"{cls}: `{key}` is not supported by fastops")
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"{cls}: name must be a non-empty string, got {name!r}")
-        self.name = name or unique_name(_snake(cls))
+        self.name = name or unique_name(snake_case(cls))
         self.trainable = bool(trainable)
         self.dtype = _dtype_name(cls, dtype)
         if batch_input_shape is not None:
@@ -211,7 +211,3 @@ def check_weights(owner, current, weights):
         if src.dtype.kind not in "fiub":
             raise TypeError(f"set_weights of {owner}: array {i} has dtype {src.dtype}, "
                             f"expected numbers")
-
-
-def _snake(name):
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")

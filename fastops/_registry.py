@@ -8,6 +8,12 @@ _KINDS = {}      # kind -> {lower-case name or alias: class or function}
 _CLASSES = {}    # kind -> {class_name: class}
 
 
+def snake_case(class_name):
+    """The default name Keras gives an object of a class: "BinaryCrossentropy" ->
+    "binary_crossentropy"."""
+    return "".join("_" + c.lower() if c.isupper() else c for c in class_name).lstrip("_")
+
+
 def register(kind, *names):
     """Class decorator: make `cls` known as `kind` under its class name and `names`."""
     def deco(cls):

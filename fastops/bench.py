@@ -14,7 +14,9 @@ matplotlib is optional (`pip install fastops[plot]`); without it the tables stil
 """
 import argparse
 import sys
+from pathlib import Path
 
+from ._atomic import atomic_open, atomic_path
 from ._bench_json import IMPL_ORDER, ReportError, load, reference  # noqa: F401
 
 COLOURS = {"naive": "#8c8c8c", "cython": "#d62728", "fastops": "#1f77b4", "blas": "#2ca02c",
@@ -170,8 +172,12 @@ def chart(groups, path):
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            # the temporary name has no extension: the format is the final name's
+            fig.savefig(tmp, dpi=110, format=Path(path).suffix.lstrip(".") or None)
+    finally:
+        plt.close(fig)
 
 
 def _all_ratios(groups, names):
@@ -193,7 +199,7 @@ def main(argv=None):
         header, groups = load(args.file)
         text = markdown(header, groups)
         if args.md:
-            with open(args.md, "w", encoding="utf-8") as f:
+            with atomic_open(args.md, "w", encoding="utf-8") as f:
                 f.write(text)
         else:
             sys.stdout.write(text)

@@ -16,7 +16,7 @@ import numpy as np
 import fastops
 from . import nn
 from ._reduce import weighted_sum
-from ._registry import register, resolve, serialize
+from ._registry import register, resolve, serialize, snake_case
 
 __all__ = ["Loss", "BinaryCrossentropy", "CategoricalCrossentropy",
            "SparseCategoricalCrossentropy", "MeanSquaredError", "MeanAbsoluteError",
@@ -46,7 +46,7 @@ class Loss:
         if reduction not in _REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, "
                              f"got {reduction!r}")
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.reduction = reduction
         self.dtype = dtype
         self.from_logits = getattr(self, "from_logits", False)
@@ -108,10 +108,6 @@ class Loss:
 
     def __repr__(self):
         return f"<loss {self.name}>"
-
-
-def _snake(name):
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def _no_smoothing(cls, label_smoothing, axis):

@@ -16,8 +16,7 @@ import fastops
 from . import nn
 from ._reduce import weighted_sum
 from . import losses as _losses
-from .losses import _snake
-from ._registry import alias, lookup, register, resolve, serialize
+from ._registry import alias, lookup, register, resolve, serialize, snake_case
 
 __all__ = ["Metric", "Mean", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
@@ -36,7 +35,7 @@ class Metric:
     logit_threshold = None
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or snake_case(type(self).__name__)
         self.dtype = dtype or "float32"
         self.reset_state()
 

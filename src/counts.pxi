@@ -26,10 +26,7 @@ def argmax(x, out=None):
     cdef int64_t *po = <int64_t *>cnp.PyArray_DATA(flat)
     cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>xr) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            fo_argmax_f32(cfg.isa, cfg.nthreads, n, k, mx, po)
-        else:
-            fo_argmax_f64(cfg.isa, cfg.nthreads, n, k, mx, po)
+        (fo_argmax_f32 if f32_ else fo_argmax_f64)(cfg.isa, cfg.nthreads, n, k, mx, po)
     if flat is not o:
         o[...] = flat
     return o

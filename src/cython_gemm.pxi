@@ -56,6 +56,8 @@ cdef inline void micro_kernel_f32(Py_ssize_t kc, const float* a, const float* b,
             ab[i * NR_F32 + j] = c[i][j]
 
 
+# A deliberate type twin of micro_kernel_f32: the tile width is a constant per type, which a
+# fused type cannot give the register array c (its size must be known to Cython).
 cdef inline void micro_kernel_f64(Py_ssize_t kc, const double* a, const double* b,
                                   double* ab) noexcept nogil:
     """ab[MR x NR_F64] := (packed A sliver) . (packed B sliver), kc steps."""

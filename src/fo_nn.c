@@ -124,6 +124,26 @@ static fo_idx fo_bad_label(fo_idx n, fo_idx k, const int64_t *labels)
     return -1;
 }
 
+/* A loss entry's result: the mean of fn's weighted row losses (partial sum a) over the n
+ * rows; *correct, when asked for, gets the weighted correct count (partial sum b). */
+static double fo_mean_loss(int nthreads, fo_rows_fn fn, const fo_rows_job *job,
+                           double *correct)
+{
+    const fo_partial t = fo_rows(nthreads, fn, job);
+    if (correct)
+        *correct = t.b;
+    return t.a / (double)job->n;
+}
+
+/* fo_mean_loss for the sparse losses: 0 without computing when a label is outside [0, k),
+ * *bad_row then its row (else -1). */
+static double fo_sparse_mean_loss(int nthreads, fo_rows_fn fn, const fo_rows_job *job,
+                                  double *correct, fo_idx *bad_row)
+{
+    *bad_row = fo_bad_label(job->n, job->k, job->labels);
+    return *bad_row >= 0 ? 0.0 : fo_mean_loss(nthreads, fn, job, correct);
+}
+
 /* ---- dropout's random bits: splitmix64's finaliser over (key, element index) ---- */
 
 #define FO_GOLDEN 0x9E3779B97F4A7C15ull

@@ -14,6 +14,10 @@ cdef enum LossKind:
     SPARSE_CATEGORICAL_PROBS
 
 
+ctypedef double (*dense_loss)(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat p, fo_mat y,
+                              const double *w, fo_mat grad, double *rows) noexcept nogil
+
+
 cdef double run_loss(int kind, bint f32, Config cfg, fo_idx n, fo_idx k, fo_mat a, fo_mat b,
                      const int64_t *labels, const double *w, fo_mat g, double *correct,
                      double *rows, fo_idx *bad) noexcept nogil:
@@ -23,26 +27,25 @@ cdef double run_loss(int kind, bint f32, Config cfg, fo_idx n, fo_idx k, fo_mat 
     if kind == SIGMOID_XENT:
         return (fo_sigmoid_crossentropy_f32 if f32 else fo_sigmoid_crossentropy_f64)(
             cfg.isa, cfg.nthreads, n, k, a, b, w, g, correct, rows)
-    if kind == MSE:
-        return (fo_mean_squared_error_f32 if f32 else fo_mean_squared_error_f64)(
-            cfg.isa, cfg.nthreads, n, k, a, b, w, g, rows)
-    if kind == MAE:
-        return (fo_mean_absolute_error_f32 if f32 else fo_mean_absolute_error_f64)(
-            cfg.isa, cfg.nthreads, n, k, a, b, w, g, rows)
-    if kind == CATEGORICAL_PROBS:
-        return (fo_categorical_crossentropy_probs_f32 if f32 else
-                fo_categorical_crossentropy_probs_f64)(cfg.isa, cfg.nthreads, n, k, a, b, w, g,
-                                                       rows)
-    if kind == BINARY_PROBS:
-        return (fo_binary_crossentropy_probs_f32 if f32 else fo_binary_crossentropy_probs_f64)(
-            cfg.isa, cfg.nthreads, n, k, a, b, w, g, rows)
     if kind == SPARSE_SOFTMAX_XENT:
         return (fo_sparse_softmax_crossentropy_f32 if f32 else
                 fo_sparse_softmax_crossentropy_f64)(cfg.isa, cfg.nthreads, n, k, a, labels, w, g,
                                                     correct, rows, bad)
-    return (fo_sparse_categorical_crossentropy_probs_f32 if f32 else
-            fo_sparse_categorical_crossentropy_probs_f64)(cfg.isa, cfg.nthreads, n, k, a, labels,
-                                                          w, g, rows, bad)
+    if kind == SPARSE_CATEGORICAL_PROBS:
+        return (fo_sparse_categorical_crossentropy_probs_f32 if f32 else
+                fo_sparse_categorical_crossentropy_probs_f64)(cfg.isa, cfg.nthreads, n, k, a,
+                                                              labels, w, g, rows, bad)
+    cdef dense_loss dense  # the kinds without a correct count share one signature
+    if kind == MSE:
+        dense = fo_mean_squared_error_f32 if f32 else fo_mean_squared_error_f64
+    elif kind == MAE:
+        dense = fo_mean_absolute_error_f32 if f32 else fo_mean_absolute_error_f64
+    elif kind == CATEGORICAL_PROBS:
+        dense = (fo_categorical_crossentropy_probs_f32 if f32 else
+                 fo_categorical_crossentropy_probs_f64)
+    else:
+        dense = fo_binary_crossentropy_probs_f32 if f32 else fo_binary_crossentropy_probs_f64
+    return dense(cfg.isa, cfg.nthreads, n, k, a, b, w, g, rows)
 
 
 cdef tuple loss(int kind, str fn, object a, object b, object out, bint grad,

@@ -153,10 +153,7 @@ def softmax(x, out=None):
     cdef fo_idx n = cnp.PyArray_DIM(xr, 0), k = cnp.PyArray_DIM(xr, 1)
     cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>xr) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            fo_softmax_f32(cfg.isa, cfg.nthreads, n, k, mx, mo)
-        else:
-            fo_softmax_f64(cfg.isa, cfg.nthreads, n, k, mx, mo)
+        (fo_softmax_f32 if f32_ else fo_softmax_f64)(cfg.isa, cfg.nthreads, n, k, mx, mo)
     sync_rows(orows, k_out)
     finish_out(k_out, out)
     return unwrap_out(out) if out is not None else k_out
@@ -185,10 +182,8 @@ def softmax_backward(grad, y, out=None):
     cdef fo_idx n = cnp.PyArray_DIM(yr, 0), k = cnp.PyArray_DIM(yr, 1)
     cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>yr) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            fo_softmax_backward_f32(cfg.isa, cfg.nthreads, n, k, mg, my, mo)
-        else:
-            fo_softmax_backward_f64(cfg.isa, cfg.nthreads, n, k, mg, my, mo)
+        (fo_softmax_backward_f32 if f32_ else fo_softmax_backward_f64)(
+            cfg.isa, cfg.nthreads, n, k, mg, my, mo)
     sync_rows(orows, k_out)
     finish_out(k_out, out)
     return unwrap_out(out) if out is not None else k_out

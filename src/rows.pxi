@@ -35,10 +35,8 @@ def take_rows(x, indices, out):
     cdef const int64_t *pi = <const int64_t *>cnp.PyArray_DATA(idx)
     cdef bint f32 = cnp.PyArray_TYPE(k_out) == cnp.NPY_FLOAT32
     with nogil:
-        if f32:
-            fo_take_rows_f32(cfg.isa, cfg.nthreads, n, k, mx, src, n_src, pi, mo, &bad)
-        else:
-            fo_take_rows_f64(cfg.isa, cfg.nthreads, n, k, mx, src, n_src, pi, mo, &bad)
+        (fo_take_rows_f32 if f32 else fo_take_rows_f64)(
+            cfg.isa, cfg.nthreads, n, k, mx, src, n_src, pi, mo, &bad)
     if bad >= 0:
         raise ValueError(f"{fn}: indices must lie in [0, {n_src}), found {idx[bad]} at {bad}")
     finish_out(k_out, out)
@@ -89,10 +87,8 @@ cdef object dropout_kernel(object x, object rate, object seed, object out, str f
     cdef double keep = 1.0 - r
     cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>xr) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            fo_dropout_f32(cfg.isa, cfg.nthreads, n, k, mx, cut, keep, s, mo)
-        else:
-            fo_dropout_f64(cfg.isa, cfg.nthreads, n, k, mx, cut, keep, s, mo)
+        (fo_dropout_f32 if f32_ else fo_dropout_f64)(
+            cfg.isa, cfg.nthreads, n, k, mx, cut, keep, s, mo)
     sync_rows(orows, k_out)
     finish_out(k_out, out)
     return unwrap_out(out) if out is not None else k_out

@@ -43,9 +43,13 @@ cdef cnp.ndarray state_array(object a, str fn, str name, object like):
     return arr
 
 
-cdef cnp.ndarray update_gradient(object g, cnp.ndarray w, str fn, tuple state):
-    """The gradient as a contiguous array of w's dtype and shape, copied when it shares
-    memory with an array the update writes (it must read the values it was given)."""
+cdef cnp.ndarray update_gradient(object g, str fn, dict state):
+    """The gradient as a contiguous array of the variable's dtype and shape, copied when it
+    shares memory with an array the update writes (it must read the values it was given).
+    state: the arrays the update writes by name, "variable" among them; they must not share
+    memory with each other."""
+    disjoint(fn, **state)
+    cdef cnp.ndarray w = state["variable"]
     cdef cnp.ndarray ga = float_operand(g, fn, "gradient")
     if ga.dtype != w.dtype:
         raise TypeError(f"{fn}: gradient has dtype {ga.dtype} but the variable has {w.dtype}")
@@ -54,7 +58,7 @@ cdef cnp.ndarray update_gradient(object g, cnp.ndarray w, str fn, tuple state):
                          f"{np.shape(w)}")
     if not cnp.PyArray_IS_C_CONTIGUOUS(ga):
         return np.ascontiguousarray(ga)
-    for s in state:
+    for s in state.values():
         if s is not None and overlaps(ga, s):
             return ga.copy()
     return ga
@@ -62,6 +66,40 @@ cdef cnp.ndarray update_gradient(object g, cnp.ndarray w, str fn, tuple state):
 
 cdef inline void *data_or_null(object a):
     return cnp.PyArray_DATA(<cnp.ndarray>a) if a is not None else NULL
+
+
+cdef struct UpdateOperands:
+    # what every typed update takes first, read before the GIL is released
+    int isa
+    int nthreads
+    fo_idx n
+    bint f32
+    void *w
+    void *g
+    void *slot[3]  # the optimizer's state arrays in the order its typed update takes them
+
+
+cdef UpdateOperands update_operands(cnp.ndarray w, cnp.ndarray g, object s0=None,
+                                    object s1=None, object s2=None):
+    """The settings, size and data pointers of one update (a slot None: NULL).  The caller
+    keeps g alive: it may be a copy."""
+    cdef Config cfg = current_config()
+    cdef UpdateOperands u
+    u.isa, u.nthreads = cfg.isa, cfg.nthreads
+    u.n = cnp.PyArray_SIZE(w)
+    u.f32 = cnp.PyArray_TYPE(w) == cnp.NPY_FLOAT32
+    u.w, u.g = cnp.PyArray_DATA(w), cnp.PyArray_DATA(g)
+    u.slot[0], u.slot[1], u.slot[2] = data_or_null(s0), data_or_null(s1), data_or_null(s2)
+    return u
+
+
+cdef object momentum_state(str fn, object buffer, object momentum, double mu, cnp.ndarray w):
+    """The momentum buffer an update uses: None when momentum is 0 (a buffer given is then left
+    alone), else the buffer, checked like the variable; ValueError when it is missing."""
+    m = state_array(buffer, fn, "momentum_buffer", w) if buffer is not None else None
+    if mu > 0 and m is None:
+        raise ValueError(f"{fn}: momentum={momentum} needs a momentum_buffer")
+    return m if mu > 0 else None
 
 
 def sgd_update(variable, gradient, momentum_buffer=None, learning_rate=0.01, momentum=0.0,
@@ -82,29 +120,18 @@ def sgd_update(variable, gradient, momentum_buffer=None, learning_rate=0.01, mom
     cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
     cdef double mu = hyper(fn, "momentum", momentum, 0.0, 1.0)
     cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
-    m = state_array(momentum_buffer, fn, "momentum_buffer", w) \
-        if momentum_buffer is not None else None
-    if mu > 0 and m is None:
-        raise ValueError(f"{fn}: momentum={momentum} needs a momentum_buffer")
-    if mu == 0:
-        m = None
-    disjoint(fn, variable=w, momentum_buffer=m)
-    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, m))
-    cdef Config cfg = current_config()
-    cdef fo_idx n = cnp.PyArray_SIZE(w)
-    cdef void *pw = cnp.PyArray_DATA(w)
-    cdef void *pg = cnp.PyArray_DATA(g)
-    cdef void *pm = data_or_null(m)
+    m = momentum_state(fn, momentum_buffer, momentum, mu, w)
+    cdef cnp.ndarray g = update_gradient(gradient, fn, dict(variable=w, momentum_buffer=m))
+    cdef UpdateOperands u = update_operands(w, g, m)
     cdef int nest = bool(nesterov)
     cdef double penalty
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            penalty = fo_sgd_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
-                                        <float *>pm, lr, mu, nest, c1, c2)
+        if u.f32:
+            penalty = fo_sgd_update_f32(u.isa, u.nthreads, u.n, <float *>u.w, <float *>u.g,
+                                        <float *>u.slot[0], lr, mu, nest, c1, c2)
         else:
-            penalty = fo_sgd_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw, <double *>pg,
-                                        <double *>pm, lr, mu, nest, c1, c2)
+            penalty = fo_sgd_update_f64(u.isa, u.nthreads, u.n, <double *>u.w, <double *>u.g,
+                                        <double *>u.slot[0], lr, mu, nest, c1, c2)
     return penalty
 
 
@@ -128,34 +155,22 @@ def rmsprop_update(variable, gradient, velocity, learning_rate=0.001, rho=0.9, e
     cdef double r = hyper(fn, "rho", rho, 0.0, 1.0), eps = hyper(fn, "epsilon", epsilon, 0.0)
     cdef double mu = hyper(fn, "momentum", momentum, 0.0, 1.0)
     cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
-    m = state_array(momentum_buffer, fn, "momentum_buffer", w) \
-        if momentum_buffer is not None else None
-    if mu > 0 and m is None:
-        raise ValueError(f"{fn}: momentum={momentum} needs a momentum_buffer")
-    if mu == 0:
-        m = None
+    m = momentum_state(fn, momentum_buffer, momentum, mu, w)
     a = state_array(average_gradient, fn, "average_gradient", w) \
         if average_gradient is not None else None
-    disjoint(fn, variable=w, velocity=v, momentum_buffer=m, average_gradient=a)
-    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, v, m, a))
-    cdef Config cfg = current_config()
-    cdef fo_idx n = cnp.PyArray_SIZE(w)
-    cdef void *pw = cnp.PyArray_DATA(w)
-    cdef void *pg = cnp.PyArray_DATA(g)
-    cdef void *pv = cnp.PyArray_DATA(v)
-    cdef void *pm = data_or_null(m)
-    cdef void *pa = data_or_null(a)
+    cdef cnp.ndarray g = update_gradient(gradient, fn, dict(variable=w, velocity=v,
+                                                            momentum_buffer=m, average_gradient=a))
+    cdef UpdateOperands u = update_operands(w, g, v, m, a)
     cdef double penalty
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            penalty = fo_rmsprop_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
-                                            <float *>pv, <float *>pm, <float *>pa, lr, r, eps,
-                                            mu, c1, c2)
+        if u.f32:
+            penalty = fo_rmsprop_update_f32(u.isa, u.nthreads, u.n, <float *>u.w, <float *>u.g,
+                                            <float *>u.slot[0], <float *>u.slot[1],
+                                            <float *>u.slot[2], lr, r, eps, mu, c1, c2)
         else:
-            penalty = fo_rmsprop_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw,
-                                            <double *>pg, <double *>pv, <double *>pm,
-                                            <double *>pa, lr, r, eps, mu, c1, c2)
+            penalty = fo_rmsprop_update_f64(u.isa, u.nthreads, u.n, <double *>u.w, <double *>u.g,
+                                            <double *>u.slot[0], <double *>u.slot[1],
+                                            <double *>u.slot[2], lr, r, eps, mu, c1, c2)
     return penalty
 
 
@@ -174,22 +189,16 @@ def adagrad_update(variable, gradient, accumulator, learning_rate=0.001, epsilon
     cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
     cdef double eps = hyper(fn, "epsilon", epsilon, 0.0)
     cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
-    disjoint(fn, variable=w, accumulator=acc)
-    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, acc))
-    cdef Config cfg = current_config()
-    cdef fo_idx n = cnp.PyArray_SIZE(w)
-    cdef void *pw = cnp.PyArray_DATA(w)
-    cdef void *pg = cnp.PyArray_DATA(g)
-    cdef void *pa = cnp.PyArray_DATA(acc)
+    cdef cnp.ndarray g = update_gradient(gradient, fn, dict(variable=w, accumulator=acc))
+    cdef UpdateOperands u = update_operands(w, g, acc)
     cdef double penalty
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            penalty = fo_adagrad_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
-                                            <float *>pa, lr, eps, c1, c2)
+        if u.f32:
+            penalty = fo_adagrad_update_f32(u.isa, u.nthreads, u.n, <float *>u.w, <float *>u.g,
+                                            <float *>u.slot[0], lr, eps, c1, c2)
         else:
-            penalty = fo_adagrad_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw,
-                                            <double *>pg, <double *>pa, lr, eps, c1, c2)
+            penalty = fo_adagrad_update_f64(u.isa, u.nthreads, u.n, <double *>u.w, <double *>u.g,
+                                            <double *>u.slot[0], lr, eps, c1, c2)
     return penalty
 
 
@@ -220,26 +229,18 @@ def adam_update(variable, gradient, m, v, step, learning_rate=0.001, beta_1=0.9,
     cdef double eps = hyper(fn, "epsilon", epsilon, 0.0)
     cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
     cdef double alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
-    disjoint(fn, variable=w, m=ma, v=va, vhat=vh)
-    cdef cnp.ndarray g = update_gradient(gradient, w, fn, (w, ma, va, vh))
-    cdef Config cfg = current_config()
-    cdef fo_idx n = cnp.PyArray_SIZE(w)
-    cdef void *pw = cnp.PyArray_DATA(w)
-    cdef void *pg = cnp.PyArray_DATA(g)
-    cdef void *pm = cnp.PyArray_DATA(ma)
-    cdef void *pv = cnp.PyArray_DATA(va)
-    cdef void *pvh = data_or_null(vh)
+    cdef cnp.ndarray g = update_gradient(gradient, fn, dict(variable=w, m=ma, v=va, vhat=vh))
+    cdef UpdateOperands u = update_operands(w, g, ma, va, vh)
     cdef double penalty
-    cdef bint f32_ = cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT32
     with nogil:
-        if f32_:
-            penalty = fo_adam_update_f32(cfg.isa, cfg.nthreads, n, <float *>pw, <float *>pg,
-                                         <float *>pm, <float *>pv, <float *>pvh, alpha, b1, b2,
-                                         eps, c1, c2)
+        if u.f32:
+            penalty = fo_adam_update_f32(u.isa, u.nthreads, u.n, <float *>u.w, <float *>u.g,
+                                         <float *>u.slot[0], <float *>u.slot[1], <float *>u.slot[2],
+                                         alpha, b1, b2, eps, c1, c2)
         else:
-            penalty = fo_adam_update_f64(cfg.isa, cfg.nthreads, n, <double *>pw, <double *>pg,
-                                         <double *>pm, <double *>pv, <double *>pvh, alpha, b1,
-                                         b2, eps, c1, c2)
+            penalty = fo_adam_update_f64(u.isa, u.nthreads, u.n, <double *>u.w, <double *>u.g,
+                                         <double *>u.slot[0], <double *>u.slot[1],
+                                         <double *>u.slot[2], alpha, b1, b2, eps, c1, c2)
     return penalty
 
 

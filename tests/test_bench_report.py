@@ -104,6 +104,38 @@ def test_md_option_writes_file(tmp_path, capsys):
     assert _rows(out.read_text(), "g")["fastops"]["time / numpy"] == "3.00x"
 
 
+def test_md_write_that_fails_keeps_the_previous_report(tmp_path, capsys):
+    # a group name with a lone surrogate cannot be encoded as UTF-8: the write of the report
+    # fails part-way, after the file would have been opened (and truncated) in place
+    path = _write(tmp_path, [_bench("g\ud800", "numpy", 1.0), _bench("g\ud800", "fastops", 3.0)])
+    out = tmp_path / "r.md"
+    out.write_text("previous report\n")
+    with pytest.raises(UnicodeEncodeError):
+        bench.main(["report", path, "--md", str(out)])
+    assert out.read_text() == "previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "r.md"]  # no temporary
+
+
+def test_png_write_that_fails_keeps_the_previous_chart(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("matplotlib", reason="the chart needs the optional extra fastops[plot]")
+    from matplotlib.figure import Figure
+    path = _write(tmp_path, [_bench("g", "numpy", 1.0), _bench("g", "fastops", 0.5)])
+    png = tmp_path / "c.png"
+    png.write_bytes(b"previous chart")
+    real_savefig = Figure.savefig
+
+    def savefig_then_disk_full(self, fname, *args, **kwargs):
+        real_savefig(self, fname, *args, **kwargs)  # the whole image is written, then
+        raise OSError(28, "No space left on device")  # the file system fails (close, sync)
+
+    monkeypatch.setattr(Figure, "savefig", savefig_then_disk_full)
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["report", path, "--png", str(png)])
+    assert exc.value.code == 2 and "No space left" in capsys.readouterr().err
+    assert png.read_bytes() == b"previous chart"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json", "c.png"]  # no temporary
+
+
 def test_png_without_matplotlib_says_what_to_install(tmp_path, capsys, monkeypatch):
     path = _write(tmp_path, [_bench("g", "numpy", 1.0), _bench("g", "fastops", 0.5)])
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
