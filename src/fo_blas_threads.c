@@ -21,6 +21,7 @@ long long fo_blas_threads_spawning_calls(void) { return 0; }
 #else
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ typedef struct {
     size_t elsize;
     char *jobdata;
     int dojob_data;
+    int cpus[FO_POOL_MAX_THREADS]; /* the CPU each team thread runs on at the start */
 } fo_blas_call;
 
 typedef struct {
@@ -86,14 +88,50 @@ static void fo_blas_run_with_extras(fo_blas_call *call, int mine, int first)
     free(extras);
 }
 
+#ifdef __linux__
+/* OpenBLAS's jobs wait on each other by spinning with sched_yield, and never sleep.  Two
+ * jobs that the scheduler has put on one CPU then share it for whole time slices while
+ * another CPU idles: a 1 ms call took 10-25 ms after a pause (measured on 2 cores; fastops'
+ * own waits sleep after 50 us, which lets the scheduler spread the threads).  So a job whose
+ * thread shares a CPU with a lower-numbered job moves itself off those CPUs for the job,
+ * and back after. */
+static int fo_blas_spread(fo_blas_call *call, int tid, fo_team *team, cpu_set_t *saved)
+{
+    cpu_set_t others;
+    int j, mine, shared = 0;
+    call->cpus[tid] = mine = sched_getcpu();
+    fo_barrier(team);
+    if (tid == 0 || mine < 0 || pthread_getaffinity_np(pthread_self(), sizeof *saved, saved))
+        return 0;
+    others = *saved;
+    for (j = 0; j < tid; ++j)
+        if (call->cpus[j] >= 0 && call->cpus[j] < CPU_SETSIZE) {
+            shared |= call->cpus[j] == mine;
+            CPU_CLR(call->cpus[j], &others);
+        }
+    if (!shared || CPU_COUNT(&others) == 0)
+        return 0;
+    return pthread_setaffinity_np(pthread_self(), sizeof others, &others) == 0;
+}
+#endif
+
 static void fo_blas_task(void *ctx, int tid, int nthreads, fo_team *team)
 {
     fo_blas_call *call = (fo_blas_call *)ctx;
+#ifdef __linux__
+    cpu_set_t saved;
+    int moved = fo_blas_spread(call, tid, team, &saved);
+#else
     (void)team;
+#endif
     if (tid == 0 && nthreads < call->numjobs)
         fo_blas_run_with_extras(call, 0, nthreads);
     else if (tid < call->numjobs)
         fo_blas_run(call, tid);
+#ifdef __linux__
+    if (moved)
+        pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+#endif
 }
 
 /* A fork while another thread was inside a call leaves the lock held in the child, by a
@@ -109,7 +147,8 @@ static void fo_blas_init(void) { pthread_atfork(NULL, NULL, fo_blas_after_fork_c
 void fo_blas_threads_callback(int sync, fo_blas_dojob dojob, int numjobs,
                               size_t jobdata_elsize, void *jobdata, int dojob_data)
 {
-    fo_blas_call call = {dojob, numjobs, jobdata_elsize, (char *)jobdata, dojob_data};
+    fo_blas_call call = {.dojob = dojob, .numjobs = numjobs, .elsize = jobdata_elsize,
+                         .jobdata = (char *)jobdata, .dojob_data = dojob_data};
     (void)sync; /* OpenBLAS always asks for a synchronous call */
     if (numjobs <= 0)
         return;
