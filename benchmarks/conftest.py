@@ -39,7 +39,7 @@ def bench_threads(request):
 def idle_thread_pools(bench_threads):
     """With several threads, let the previous benchmark's pool go idle first.
 
-    OpenBLAS' threads spin for about 0.1 s after a call (fastops' pool sleeps after 50 us);
+    OpenBLAS' threads spin for about 0.1 s after a call (fastops' pool sleeps after 1 ms);
     a benchmark started meanwhile shares the cores with them.  Each implementation is
     timed on its own; benchmarks/mixed_blas.py measures the alternating case.
     """

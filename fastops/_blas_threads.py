@@ -5,7 +5,7 @@ every threaded call; the next fastops kernel then shares the cores with them and
 2x slower.  OpenBLAS 0.3.27+ exports a setter for a callback that runs its parallel jobs
 instead of its own workers.  fastops installs its own (src/fo_blas_threads.c) in every
 OpenBLAS the process has loaded: then both libraries run on one set of workers that sleep
-50 us after a call, and a mixed script runs each call at its own speed.
+1 ms after a call, and a mixed script runs each call at its own speed.
 
 FASTOPS_BLAS_THREADS=native leaves OpenBLAS alone.  Other BLAS libraries (MKL, Accelerate,
 an OpenBLAS without the setter) are left alone too.  Only libraries already loaded are
@@ -113,5 +113,6 @@ def installed():
 
 
 def counts():
-    """(OpenBLAS calls run through fastops' pool, those that started threads of their own)."""
+    """(OpenBLAS calls run through fastops' pool, those that started threads of their own,
+    jobs moved off a CPU another job of their call started on)."""
     return _kernels.blas_threads_counts()

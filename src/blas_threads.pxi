@@ -8,5 +8,6 @@ def blas_threads_entry():
 
 def blas_threads_counts():
     """(OpenBLAS calls run through the callback, those of them that started threads of their
-    own because the pool was busy)."""
-    return fo_blas_threads_calls(), fo_blas_threads_spawning_calls()
+    own because the pool was busy, jobs that moved off a CPU another job of the call started
+    on)."""
+    return fo_blas_threads_calls(), fo_blas_threads_spawning_calls(), fo_blas_threads_moves()

@@ -17,6 +17,7 @@ void fo_blas_threads_callback(int sync, fo_blas_dojob dojob, int numjobs,
 fo_blas_threads_fn fo_blas_threads_entry(void) { return NULL; }
 long long fo_blas_threads_calls(void) { return 0; }
 long long fo_blas_threads_spawning_calls(void) { return 0; }
+long long fo_blas_threads_moves(void) { return 0; }
 
 #else
 
@@ -43,7 +44,7 @@ typedef struct {
 
 static pthread_mutex_t fo_blas_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t fo_blas_once = PTHREAD_ONCE_INIT;
-static atomic_llong fo_blas_ncalls, fo_blas_nspawning;
+static atomic_llong fo_blas_ncalls, fo_blas_nspawning, fo_blas_nmoves;
 
 static void fo_blas_run(fo_blas_call *call, int job)
 {
@@ -92,7 +93,7 @@ static void fo_blas_run_with_extras(fo_blas_call *call, int mine, int first)
 /* OpenBLAS's jobs wait on each other by spinning with sched_yield, and never sleep.  Two
  * jobs that the scheduler has put on one CPU then share it for whole time slices while
  * another CPU idles: a 1 ms call took 10-25 ms after a pause (measured on 2 cores; fastops'
- * own waits sleep after 50 us, which lets the scheduler spread the threads).  So a job whose
+ * own waits sleep after the spin time, which lets the scheduler spread the threads).  So a job whose
  * thread shares a CPU with a lower-numbered job moves itself off those CPUs for the job,
  * and back after. */
 static int fo_blas_spread(fo_blas_call *call, int tid, fo_team *team, cpu_set_t *saved)
@@ -111,7 +112,10 @@ static int fo_blas_spread(fo_blas_call *call, int tid, fo_team *team, cpu_set_t 
         }
     if (!shared || CPU_COUNT(&others) == 0)
         return 0;
-    return pthread_setaffinity_np(pthread_self(), sizeof others, &others) == 0;
+    if (pthread_setaffinity_np(pthread_self(), sizeof others, &others) != 0)
+        return 0;
+    atomic_fetch_add(&fo_blas_nmoves, 1);
+    return 1;
 }
 #endif
 
@@ -169,5 +173,6 @@ fo_blas_threads_fn fo_blas_threads_entry(void)
 
 long long fo_blas_threads_calls(void) { return atomic_load(&fo_blas_ncalls); }
 long long fo_blas_threads_spawning_calls(void) { return atomic_load(&fo_blas_nspawning); }
+long long fo_blas_threads_moves(void) { return atomic_load(&fo_blas_nmoves); }
 
 #endif

@@ -32,10 +32,11 @@ void fo_blas_threads_callback(int sync, fo_blas_dojob dojob, int numjobs,
 /* The callback to install, or NULL where fastops has no thread pool (Windows, serial build). */
 fo_blas_threads_fn fo_blas_threads_entry(void);
 
-/* For tests: calls of the callback so far, and how many of them started threads of their own
- * because the pool was busy. */
+/* For tests: calls of the callback so far, how many of them started threads of their own
+ * because the pool was busy, and how many jobs moved off a CPU another job started on. */
 long long fo_blas_threads_calls(void);
 long long fo_blas_threads_spawning_calls(void);
+long long fo_blas_threads_moves(void);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,7 @@ cdef extern from "fo_blas_threads.h" nogil:
     void *fo_blas_threads_entry()
     long long fo_blas_threads_calls()
     long long fo_blas_threads_spawning_calls()
+    long long fo_blas_threads_moves()
 
 cdef extern from "fo_elementwise.h" nogil:
     enum:

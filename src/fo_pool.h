@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 #define FO_POOL_MAX_THREADS 256
-#define FO_POOL_DEFAULT_SPIN_US 50
+#define FO_POOL_DEFAULT_SPIN_US 1000
 #define FO_POOL_MAX_SPIN_US 100000
 
 typedef struct fo_team fo_team; /* opaque: the threads of one region */
@@ -39,7 +39,7 @@ int fo_pool_size(void);
 
 /* Idle policy: after a region a worker busy-waits (with a pause/yield instruction) for at most
  * the spin time, then sleeps (Linux futex, elsewhere a pthread condition variable) until the
- * next region.  Default spin: 50 microseconds, overridable at first use by the environment
+ * next region.  Default spin: 1000 microseconds (see docs/thread_pool.md for why), overridable at first use by the environment
  * variable FASTOPS_SPIN_US (0..100000; invalid values ignored with the default kept) and at
  * run time by fo_pool_set_spin_us(), which clamps its argument to 0..100000. */
 void fo_pool_set_spin_us(int us);

@@ -118,7 +118,7 @@ def test_scipy_blas_runs_on_the_pool_once_fastops_uses_it():
 
 @needs_callback
 def test_no_thread_spins_after_a_blas_call():
-    """OpenBLAS's own workers spin for about 0.1 s after a call; the pool's sleep after 50 us.
+    """OpenBLAS's own workers spin for about 0.1 s after a call; the pool's sleep after 1 ms.
     The process's CPU time over a 0.3 s pause after a threaded BLAS call stays near zero."""
     code = """
         import time, numpy as np, fastops

@@ -109,7 +109,7 @@ def test_fork_start_method_workers(parent_results, kind):
 def test_idle_workers_stop_spinning_and_use_no_cpu():
     with fastops.config_context(num_threads=2):
         fastops.matmul(A, B)
-    time.sleep(0.05)  # far beyond the spin time (50 us)
+    time.sleep(0.05)  # far beyond the spin time (1 ms)
     size, spinning, cpu0, spin_us = _kernels.pool_state()
     assert size >= 1 and spinning == 0
     time.sleep(0.2)

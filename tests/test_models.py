@@ -333,7 +333,7 @@ def test_from_logits_with_a_linear_head():
 # ---- backends and threads ----
 
 def test_every_backend_keeps_fastops_threads_during_fit():
-    """Issue 13: fastops' pool sleeps 50 us after a call, so it no longer starves OpenBLAS'
+    """Issue 13: fastops' pool sleeps 1 ms after a call, so it no longer starves OpenBLAS'
     team and fit no longer drops to one thread beside backend 'blas'."""
     from fastops import activations
 

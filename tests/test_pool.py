@@ -89,7 +89,8 @@ def test_pool_check(pool_check, name):
 
 @pytest.mark.parametrize("value, expected", [
     ("1234", 1234), ("0", 0), ("100000", 100000),
-    ("100001", 50), ("-1", 50), ("abc", 50), ("12x", 50), ("", 50), ("99999999999999999999", 50),
+    ("100001", 1000), ("-1", 1000), ("abc", 1000), ("12x", 1000), ("", 1000),
+    ("99999999999999999999", 1000),
 ])
 def test_spin_time_from_environment(pool_check, value, expected):
     run = _run([pool_check, "spin_env", expected], env=_env(FASTOPS_SPIN_US=value))

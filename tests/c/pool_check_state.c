@@ -195,7 +195,7 @@ int check_idle(char *msg)
     fo_pool_set_spin_us(FO_POOL_DEFAULT_SPIN_US);
     wait_no_spinning();
     n = parallel_sum(data, 4096, 4, expect);
-    /* the 50 us spin has ended long before this returns, however loaded the machine: a
+    /* the default spin (1 ms) has ended long before this returns, however loaded the machine: a
      * spin that never ends keeps a worker counted for the whole 2 s */
     spinning_after = wait_no_spinning();
     /* a worker leaves the spinner count just before its futex wait: let it get there */
