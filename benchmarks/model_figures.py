@@ -1,6 +1,7 @@
 """Figures of the model layer (issue 8), one mode per process so RSS peaks stay separate.
 
     python benchmarks/model_figures.py ch2 [seeds]     # 1st-edition one-hot vs 2nd-edition sparse
+    python benchmarks/model_figures.py ch2-keras [seeds]  # the 2nd-edition notebook on Keras 3 (JAX)
     python benchmarks/model_figures.py ab              # one-epoch fits, min of 3 (timing)
     python benchmarks/model_figures.py reg             # Dropout(0.5) + l2 cost per epoch
     python benchmarks/model_figures.py imdb fastops|keras
@@ -39,6 +40,23 @@ def ch2(seeds):
             fit_s = time.perf_counter() - t0
             acc = net.evaluate(xte, yt, verbose=0)[1]
             print(f"ch2 {form} seed={seed} fit={fit_s:.2f}s test_acc={acc:.4f}", flush=True)
+
+
+def ch2_keras(seeds):
+    """The same notebook on Keras 3 (KERAS_BACKEND, default jax), for its accuracy per seed."""
+    import os
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+    xtr, ytr, xte, yte = mnist()
+    for seed in seeds:
+        keras.utils.set_random_seed(seed)
+        net = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
+                                keras.layers.Dense(10, activation="softmax")])
+        net.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"])
+        net.fit(xtr, ytr, epochs=5, batch_size=128, verbose=0)
+        print(f"ch2 keras sparse seed={seed} test_acc={net.evaluate(xte, yte, verbose=0)[1]:.4f}",
+              flush=True)
 
 
 def epochs_ab(rounds=3):
@@ -123,6 +141,8 @@ if __name__ == "__main__":
         epochs_ab()
     elif mode == "ch2":
         ch2([int(s) for s in sys.argv[2:]] or [0, 1, 2])
+    elif mode == "ch2-keras":
+        ch2_keras([int(s) for s in sys.argv[2:]] or [0, 1, 2])
     elif mode == "reg":
         reg()
     else:
