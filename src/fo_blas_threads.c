@@ -7,6 +7,7 @@
 #include "fo_pool.h"
 
 #if defined(_WIN32) || defined(FO_POOL_SERIAL)
+/* No pool: fo_blas_threads_entry() returns NULL, so this callback is never installed. */
 
 void fo_blas_threads_callback(int sync, fo_blas_dojob dojob, int numjobs,
                               size_t jobdata_elsize, void *jobdata, int dojob_data)
