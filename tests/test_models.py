@@ -330,6 +330,23 @@ def test_from_logits_with_a_linear_head():
     assert h.history["accuracy"][-1] > 0.9
 
 
+def test_one_large_batch_equals_small_batches():
+    """evaluate and predict run a large batch as row blocks (1024 rows, fastops/_data.py):
+    2600 rows in one batch (two full blocks and a partial one) give what batches of 100 give,
+    and predict's rows match a NumPy forward pass."""
+    x, labels, y = blobs(n=2600)
+    m = mlp(metrics=["accuracy", "mse"])
+    m.fit(x[:600], y[:600], epochs=1, verbose=0)
+    np.testing.assert_allclose(m.evaluate(x, y, batch_size=2600, verbose=0),
+                               m.evaluate(x, y, batch_size=100, verbose=0), rtol=1e-5)
+    one = m.predict(x, batch_size=2600, verbose=0)
+    np.testing.assert_allclose(one, m.predict(x, batch_size=100, verbose=0), rtol=1e-5, atol=1e-7)
+    w1, b1, w2, b2 = (w.astype(np.float64) for w in m.get_weights())
+    z = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(one, p / p.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+
+
 # ---- backends and threads ----
 
 def test_every_backend_keeps_fastops_threads_during_fit():
