@@ -14,12 +14,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastops
+from _timing import median_seconds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -44,14 +44,7 @@ SHAPES = {  # name: (m, k, n, A transposed, B transposed)
 
 def best_time(fn, min_seconds):
     """Median of repeats of fn over about min_seconds (at least 3)."""
-    fn()
-    times = []
-    t_end = time.perf_counter() + min_seconds
-    while len(times) < 3 or time.perf_counter() < t_end:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return median_seconds(fn, seconds=min_seconds)
 
 
 def fma_peak(threads):

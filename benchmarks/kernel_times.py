@@ -6,22 +6,15 @@ version shares, for before/after comparisons of two installed builds run alterna
 Prints one line: name=microseconds for relu, add, bias_add_relu, sum and matmul.
 """
 import argparse
-import time
 
 import numpy as np
 
 import fastops
+from _timing import median_seconds
 
 
 def median_us(fn, seconds=0.3):
-    fn()
-    times = []
-    end = time.perf_counter() + seconds
-    while len(times) < 5 or time.perf_counter() < end:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e6
+    return median_seconds(fn, seconds=seconds, at_least=5) * 1e6
 
 
 def main():

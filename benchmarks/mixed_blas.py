@@ -16,12 +16,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 import fastops
 from fastops import _blas_threads
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+from _timing import timed
 
 
 def main():

@@ -5,11 +5,11 @@ shares):
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/mlp_gemm_times.py --threads 2
 """
 import argparse
-import time
 
 import numpy as np
 
 import fastops
+from _timing import median_seconds
 
 
 def main():
@@ -32,12 +32,8 @@ def main():
             c = fastops.matmul(a, b)
             for _ in range(50):
                 fastops.matmul(a, b, out=c)
-            times = []
-            for _ in range(args.calls):
-                t0 = time.perf_counter()
-                fastops.matmul(a, b, out=c)
-                times.append(time.perf_counter() - t0)
-            out.append(f"{name}={np.median(times) * 1e6:.1f}")
+            us = median_seconds(lambda: fastops.matmul(a, b, out=c), calls=args.calls) * 1e6
+            out.append(f"{name}={us:.1f}")
     print(f"{args.threads} threads:", " ".join(out))
 
 

@@ -5,22 +5,16 @@ disturbs it less than an epoch timing (benchmarks/model_figures.py reg).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/regularization_cost.py
 """
-import time
 
 import numpy as np
 
 import fastops
 from fastops import nn
+from _timing import call_times
 
 
 def best_us(fn, calls=400):
-    fn()
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times) * 1e6
+    return min(call_times(fn, calls=calls)) * 1e6
 
 
 def main():

@@ -15,7 +15,7 @@ from fastops import _kernels, layers, models
 from fastops.datasets import mnist
 
 
-def one_epoch():
+def chapter2_mlp():
     net = models.Sequential(seed=0)
     net.add(layers.Dense(512, activation="relu", input_shape=(784,)))
     net.add(layers.Dense(10, activation="softmax"))
@@ -40,7 +40,7 @@ def main():
         for backend, spin in cases:
             fastops.set_backend(backend)
             _kernels.set_spin_us(spin)
-            net = one_epoch()
+            net = chapter2_mlp()
             c0, w0 = time.process_time(), time.perf_counter()
             net.fit(x, y, epochs=1, batch_size=128, verbose=0)
             wall[backend, spin].append(time.perf_counter() - w0)

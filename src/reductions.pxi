@@ -37,6 +37,12 @@ cdef object numpy_scalar(double value, int code):
     return PyArray_Scalar(&value, cnp.PyArray_DescrFromType(cnp.NPY_FLOAT64), None)
 
 
+cdef tuple dims_tuple(int nd, cnp.npy_intp *dims):
+    """The result's shape as a tuple, built only on the paths that need one (not for the
+    scalar of a whole-array sum, the common small call)."""
+    return tuple([dims[d] for d in range(nd)])
+
+
 cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier):
     cdef int code, d, nd, k, status
     cdef cnp.npy_intp shape[FO_MAX_NDIM]
@@ -72,7 +78,6 @@ cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier)
     res_nd = nd if keepdims else k
     for d in range(res_nd):
         res_dims[d] = (1 if reduced[d] else shape[d]) if keepdims else kept[d]
-    res_shape = tuple([res_dims[d] for d in range(res_nd)])
     if out is not None:
         out = check_out(out, res_nd, res_dims, typenum_of(code), "sum")
     cfg = current_config()
@@ -112,7 +117,7 @@ cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier)
             out[...] = total
             return out
         if keepdims:
-            return np.full(res_shape, total, dtype=rtype)
+            return np.full(dims_tuple(res_nd, res_dims), total, dtype=rtype)
         return numpy_scalar(total, code)
     if tier == TIER_FASTOPS:
         check_fp(fo_fp_status(), "sum")
@@ -124,8 +129,8 @@ cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier)
                 res = acc.astype(np.float32)
             if tier == TIER_FASTOPS and not np.isfinite(res).all() and np.isfinite(acc).all():
                 check_fp(FO_FE_OVERFLOW, "sum")
-        return res.reshape(res_shape) if keepdims else res
-    out[...] = acc.reshape(res_shape)
+        return res.reshape(dims_tuple(res_nd, res_dims)) if keepdims else res
+    out[...] = acc.reshape(dims_tuple(res_nd, res_dims))
     return out
 
 
