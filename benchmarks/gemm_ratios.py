@@ -35,6 +35,7 @@ SHAPES = {  # name: (m, k, n, A transposed, B transposed)
     "1024^3": (1024, 1024, 1024, False, False),
     "2048^3": (2048, 2048, 2048, False, False),
     "X.W1": (128, 784, 512, False, False),
+    "X.W1 10k": (10000, 784, 512, False, False),  # evaluate of the test set in one batch
     "X^T.dH": (784, 128, 512, True, False),
     "H.W2": (128, 512, 10, False, False),
     "H^T.dY": (512, 128, 10, True, False),
@@ -63,6 +64,7 @@ def main():
     ap.add_argument("--simd", default=None, help="force fastops' SIMD level (avx2, avx512)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated names")
     args = ap.parse_args()
     if args.simd:
         fastops.set_simd(args.simd)
@@ -83,7 +85,8 @@ def main():
               f"{'fastops %peak':>13s}")
         with threadpool_limits(nt, user_api="blas"), fastops.config_context(
                 num_threads=nt, backend="fastops"):
-            for name, (m, k, n, ta, tb) in SHAPES.items():
+            for name in args.shapes.split(","):
+                m, k, n, ta, tb = SHAPES[name]
                 a, b = operands(m, k, n, ta, tb)
                 c = np.empty((m, n), np.float32)
                 flops = 2.0 * m * n * k

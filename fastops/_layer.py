@@ -131,6 +131,16 @@ class Layer:
         """Gradient buffers, one per trainable weight, filled by `backward`."""
         return [self._gradients[id(w)] for w in self.trainable_weights]
 
+    # Layers whose backward takes products=True: a weight's gradient is then left as a pair
+    # (a, b) with gradient a @ b, which the optimizer's update kernels multiply block by
+    # block without storing it (fastops.nn.rmsprop_update and the others).
+    product_gradients = False
+
+    def gradient_sources(self):
+        """What the last `backward` left for the optimizer, one per trainable weight: the
+        gradient buffer, or the pair (a, b) of a product gradient."""
+        return self.gradients
+
     @property
     def regularizers(self):
         """The regularizer (or None) of each trainable weight."""

@@ -43,7 +43,7 @@ class Step:
         self.needs_input_grad = [any(trainable[:i]) for i in range(len(self.layers))]
         train = [l for l, t in zip(self.layers, trainable) if t]
         self.variables = [w for l in train for w in l.trainable_weights]
-        self.gradients = [g for l in train for g in l.gradients]
+        self.trained = train
         self.regularizers = [r for l in train for r in l.regularizers]
         self._probs = None
         self.reset()
@@ -118,13 +118,16 @@ class Step:
         for i in range(len(self.layers) - 1, -1, -1):
             layer, need = self.layers[i], self.needs_input_grad[i]
             dx = grads[i - 1] if i and need else None
+            # kernel gradients stay products, multiplied inside the optimizer's update
+            kw = {"products": True} if layer.product_gradients else {}
             if i == len(self.layers) - 1 and self.fused:
-                layer.logits_backward(grads[i], out=dx, input_grad=need)
+                layer.logits_backward(grads[i], out=dx, input_grad=need, **kw)
             else:
-                back = layer.backward(grads[i], out=dx, input_grad=need)
+                back = layer.backward(grads[i], out=dx, input_grad=need, **kw)
                 if need and back is not None and back is not dx:  # a pass-through layer
                     np.copyto(dx, back)
-        penalty = self.model.optimizer.apply(self.variables, self.gradients, self.regularizers)
+        gradients = [g for layer in self.trained for g in layer.gradient_sources()]
+        penalty = self.model.optimizer.apply(self.variables, gradients, self.regularizers)
         self.loss_sum += (loss + penalty) * m
         self.seen += m
 

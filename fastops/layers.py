@@ -85,20 +85,34 @@ class Dense(Layer):
             self._x, self._y = x, y
         return y
 
-    def backward(self, grad, out=None, input_grad=True):
-        """From grad = dL/doutput (overwritten with dL/dz): d_kernel := x.T @ dz,
-        d_bias := sum(dz, axis=0), returns dL/dx := dz @ kernel.T (into `out`)."""
-        return self.logits_backward(self.activation.backward(grad, self._y), out, input_grad)
+    product_gradients = True
 
-    def logits_backward(self, dz, out=None, input_grad=True):
+    def backward(self, grad, out=None, input_grad=True, products=False):
+        """From grad = dL/doutput (overwritten with dL/dz): d_kernel := x.T @ dz,
+        d_bias := sum(dz, axis=0), returns dL/dx := dz @ kernel.T (into `out`).
+        products=True leaves d_kernel as the pair (x.T, dz) in gradient_sources() instead."""
+        return self.logits_backward(self.activation.backward(grad, self._y), out, input_grad,
+                                    products)
+
+    def logits_backward(self, dz, out=None, input_grad=True, products=False):
         """As backward, from dz = dL/dlogits (the transposes are strided views, not copies)."""
+        self._kernel_product = None
         if self.trainable:
-            fastops.matmul(self._x.T, dz, out=self._gradients[id(self.kernel)])
+            if products:
+                self._kernel_product = (self._x.T, dz)
+            else:
+                fastops.matmul(self._x.T, dz, out=self._gradients[id(self.kernel)])
             if self.use_bias:
                 fastops.sum(dz, axis=0, out=self._gradients[id(self.bias)])
         if not input_grad:
             return None
         return fastops.matmul(dz, self.kernel.T, out=out)
+
+    def gradient_sources(self):
+        sources = self.gradients
+        if sources and getattr(self, "_kernel_product", None) is not None:
+            sources[0] = self._kernel_product
+        return sources
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,

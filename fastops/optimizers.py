@@ -77,8 +77,9 @@ class Optimizer:
         return {}
 
     def apply(self, variables, gradients, regularizers=None):
-        """One step: update every variable in place from its gradient; returns the summed
-        penalty of the regularizers (one per variable, or None) before the step."""
+        """One step: update every variable in place from its gradient (an array, or a pair
+        (a, b) whose product a @ b the update kernel computes block by block); returns the
+        summed penalty of the regularizers (one per variable, or None) before the step."""
         self.iterations += 1
         penalty = 0.0
         regularizers = regularizers or [None] * len(variables)

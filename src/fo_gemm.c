@@ -77,6 +77,9 @@ enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT };
  * milliseconds.  OpenBLAS also runs them on one thread. */
 #define FO_FLOPS_PER_THREAD (1 << 21)
 
+/* Elements of C from which fo_gemm_rows hands a whole product to fn on several threads. */
+#define FO_ROWS_PAR_MIN 32768
+
 static int fo_gemm_threads(int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
 {
     double per = 2.0 * (double)m * (double)n * (double)k / FO_FLOPS_PER_THREAD;
@@ -263,21 +266,25 @@ static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_M
 #define FO_NAME(x) x##_s
 #define FO_KERNEL fo_skernel
 #define FO_ENTRY fo_gemm_f32
+#define FO_ROWS_ENTRY fo_gemm_rows_f32
 #include "fo_gemm_driver.inc"
 #undef FO_T
 #undef FO_NAME
 #undef FO_KERNEL
 #undef FO_ENTRY
+#undef FO_ROWS_ENTRY
 
 #define FO_T double
 #define FO_NAME(x) x##_d
 #define FO_KERNEL fo_dkernel
 #define FO_ENTRY fo_gemm_f64
+#define FO_ROWS_ENTRY fo_gemm_rows_f64
 #include "fo_gemm_driver.inc"
 #undef FO_T
 #undef FO_NAME
 #undef FO_KERNEL
 #undef FO_ENTRY
+#undef FO_ROWS_ENTRY
 
 void fo_gemm_blocking(int isa, int is_double, ptrdiff_t out[8])
 {

@@ -26,6 +26,25 @@ int fo_gemm_f64(int isa, int nthreads, fo_idx m, fo_idx n, fo_idx k,
                 const double *b, fo_idx rsb, fo_idx csb,
                 double beta, double *c, fo_idx rsc, fo_idx csc);
 
+/* C := A.B (m x k times k x n, strides as above) handed to fn in blocks of whole rows
+ * instead of stored: fn(ctx, tid, row0, rows, c) gets rows [row0, row0 + rows) of C at c,
+ * contiguous with row stride n, and each row comes exactly once.  fn runs on the call's
+ * threads (tid < FO_POOL_MAX_THREADS, which identifies the thread), concurrently for
+ * disjoint rows, and must not write A or B.  When k <= KC and n <= NC the product is never
+ * whole in memory: each MC-row block is handed over from the L2-sized buffer its tiles were
+ * computed in (an optimizer step then reads the gradient while it is hot); otherwise C is
+ * computed whole into a temporary first.  Returns 0, or -1 when a buffer cannot be allocated
+ * (fn never called). */
+typedef void (*fo_gemm_rows_fn)(void *ctx, int tid, fo_idx row0, fo_idx rows, const void *c);
+
+int fo_gemm_rows_f32(int isa, int nthreads, fo_idx m, fo_idx n, fo_idx k, const float *a,
+                     fo_idx rsa, fo_idx csa, const float *b, fo_idx rsb, fo_idx csb,
+                     fo_gemm_rows_fn fn, void *ctx);
+
+int fo_gemm_rows_f64(int isa, int nthreads, fo_idx m, fo_idx n, fo_idx k, const double *a,
+                     fo_idx rsa, fo_idx csa, const double *b, fo_idx rsb, fo_idx csb,
+                     fo_gemm_rows_fn fn, void *ctx);
+
 /* Blocking actually used at `isa` for float32 (is_double = 0) or float64:
  * out = {MR, NR, MC, KC, NC, SUP_MAX, SUP_MR, SUP_NR}: the packed tile, the cache blocks,
  * the largest N of the skinny path and its tile.  Tests size shapes by them. */

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fo_gemm.h"
 #include "fo_nn.h"
 #include "fo_pool.h"
 

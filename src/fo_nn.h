@@ -19,6 +19,16 @@ typedef struct {
     fo_idx rs, cs; /* element (i, j) at data + (i * rs + j * cs) * itemsize */
 } fo_mat;
 
+/* The gradient of an update given as the product A.B (m x k times k x n; element (i, j) of
+ * A at a[i * rsa + j * csa], of B likewise), the variable being m x n.  The updates then
+ * run on each block of rows of it as fo_gemm_rows (fo_gemm.h) computes them, so the
+ * gradient is never stored whole: g is ignored, and the result is -1 when the product's
+ * buffers cannot be allocated (nothing updated). */
+typedef struct {
+    const void *a, *b;
+    fo_idx m, n, k, rsa, csa, rsb, csb;
+} fo_product;
+
 /* `rows`, when not NULL, receives the per-row value before weighting (loss_i, or correct_i
  * of a count), n doubles. */
 #define FO_NN_DECLARE(T, SFX)                                                                   \
@@ -73,18 +83,22 @@ typedef struct {
     void fo_take_rows_##SFX(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat src,             \
                             int src_dtype, fo_idx n_src, const int64_t *idx, fo_mat out,       \
                             fo_idx *bad_row);                                                    \
-    /* In place on w and the slots; g first regularised with l1 * sign(w) + 2 * l2 * w.        \
-     * Returns l1 * sum|w| + l2 * sum w^2 of w before the step. */                              \
-    double fo_sgd_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g, T *m,       \
-                               double lr, double momentum, int nesterov, double l1, double l2); \
-    double fo_rmsprop_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g, T *v,   \
-                                   T *m, T *mg, double lr, double rho, double eps,             \
-                                   double momentum, double l1, double l2);                      \
-    double fo_adagrad_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g, T *acc, \
-                                   double lr, double eps, double l1, double l2);               \
-    double fo_adam_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g, T *m, T *v, \
-                                T *vhat, double alpha, double beta1, double beta2, double eps, \
-                                double l1, double l2);                                           \
+    /* In place on w and the slots; g (or the product gp, when not NULL) first regularised   \
+     * with l1 * sign(w) + 2 * l2 * w.  Returns l1 * sum|w| + l2 * sum w^2 of w before the     \
+     * step, or -1 (see fo_product). */                                                          \
+    double fo_sgd_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g,              \
+                               const fo_product *gp, T *m, double lr, double momentum,         \
+                               int nesterov, double l1, double l2);                            \
+    double fo_rmsprop_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g,          \
+                                   const fo_product *gp, T *v, T *m, T *mg, double lr,         \
+                                   double rho, double eps, double momentum, double l1,         \
+                                   double l2);                                                 \
+    double fo_adagrad_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g,          \
+                                   const fo_product *gp, T *acc, double lr, double eps,        \
+                                   double l1, double l2);                                      \
+    double fo_adam_update_##SFX(int isa, int nthreads, fo_idx n, T *w, const T *g,             \
+                                const fo_product *gp, T *m, T *v, T *vhat, double alpha,       \
+                                double beta1, double beta2, double eps, double l1, double l2); \
     /* l1 * sum|w| + l2 * sum w^2 of n contiguous values */                                      \
     double fo_l1_l2_penalty_##SFX(int isa, int nthreads, fo_idx n, const T *w, double l1,     \
                                   double l2);

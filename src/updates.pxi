@@ -43,13 +43,20 @@ cdef cnp.ndarray state_array(object a, str fn, str name, object like):
     return arr
 
 
-cdef cnp.ndarray update_gradient(object g, str fn, dict state):
+cdef object update_gradient(object g, str fn, dict state, object backend):
     """The gradient as a contiguous array of the variable's dtype and shape, copied when it
     shares memory with an array the update writes (it must read the values it was given).
-    state: the arrays the update writes by name, "variable" among them; they must not share
-    memory with each other."""
+    A pair (a, b) stands for the product a @ b: returned as the checked pair when fastops'
+    GEMM computes it (fo_product: block by block, never stored whole), else as the array
+    the backend computes.  state: the arrays the update writes by name, "variable" among
+    them; they must not share memory with each other."""
     disjoint(fn, **state)
     cdef cnp.ndarray w = state["variable"]
+    if type(g) is tuple:
+        return product_gradient(g, fn, w, state, backend)
+    if backend is not None:
+        raise ValueError(f"{fn}: backend applies to a gradient given as a pair (a, b), "
+                         f"got backend={backend!r} with an array")
     cdef cnp.ndarray ga = float_operand(g, fn, "gradient")
     if ga.dtype != w.dtype:
         raise TypeError(f"{fn}: gradient has dtype {ga.dtype} but the variable has {w.dtype}")
@@ -64,6 +71,40 @@ cdef cnp.ndarray update_gradient(object g, str fn, dict state):
     return ga
 
 
+cdef object product_gradient(tuple pair, str fn, cnp.ndarray w, dict state, object backend):
+    """update_gradient for gradient=(a, b)."""
+    if len(pair) != 2:
+        raise TypeError(f"{fn}: gradient must be an array or a pair (a, b) whose product "
+                        f"a @ b is the gradient, got a tuple of {len(pair)}")
+    cdef list factors = []
+    for i in range(2):
+        x = float_operand(pair[i], fn, f"gradient[{i}]")
+        if x.dtype != w.dtype:
+            raise TypeError(f"{fn}: gradient[{i}] has dtype {x.dtype} but the variable has "
+                            f"{w.dtype}")
+        if x.ndim != 2:
+            raise ValueError(f"{fn}: gradient=(a, b) takes 2-d a and b, got gradient[{i}] of "
+                             f"shape {np.shape(x)}")
+        factors.append(x)
+    sa, sb = np.shape(factors[0]), np.shape(factors[1])
+    if sa[1] != sb[0]:
+        raise ValueError(f"{fn}: gradient=(a, b): inner dimensions differ: a has shape {sa} "
+                         f"and b has shape {sb}")
+    if (sa[0], sb[1]) != np.shape(w):
+        raise ValueError(f"{fn}: gradient a @ b has shape {(sa[0], sb[1])} but the variable "
+                         f"has shape {np.shape(w)}")
+    cdef Config cfg = current_config()
+    if resolve_backend(backend, cfg.isa, w.dtype, fn) != "fastops":
+        return update_gradient(matmul(factors[0], factors[1], backend=backend), fn, state,
+                               None)
+    for i in range(2):
+        for s in state.values():
+            if s is not None and overlaps(factors[i], s):
+                factors[i] = factors[i].copy()  # the update must read the values given
+                break
+    return tuple(factors)
+
+
 cdef inline void *data_or_null(object a):
     return cnp.PyArray_DATA(<cnp.ndarray>a) if a is not None else NULL
 
@@ -75,22 +116,46 @@ cdef struct UpdateOperands:
     fo_idx n
     bint f32
     void *w
-    void *g
-    void *slot[3]  # the optimizer's state arrays in the order its typed update takes them
+    void *g          # NULL for a product gradient
+    fo_product prod  # its factors (prod.a NULL for an array gradient)
+    void *slot[3]    # the optimizer's state arrays in the order its typed update takes them
 
 
-cdef UpdateOperands update_operands(cnp.ndarray w, cnp.ndarray g, object s0=None,
-                                    object s1=None, object s2=None):
+cdef UpdateOperands update_operands(cnp.ndarray w, object g, object s0=None, object s1=None,
+                                    object s2=None):
     """The settings, size and data pointers of one update (a slot None: NULL).  The caller
     keeps g alive: it may be a copy."""
     cdef Config cfg = current_config()
     cdef UpdateOperands u
+    cdef cnp.ndarray a, b
+    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(w)
     u.isa, u.nthreads = cfg.isa, cfg.nthreads
     u.n = cnp.PyArray_SIZE(w)
     u.f32 = cnp.PyArray_TYPE(w) == cnp.NPY_FLOAT32
-    u.w, u.g = cnp.PyArray_DATA(w), cnp.PyArray_DATA(g)
+    u.w = cnp.PyArray_DATA(w)
+    u.prod.a = NULL
+    if type(g) is tuple:
+        a, b = g
+        u.g = NULL
+        u.prod.a, u.prod.b = cnp.PyArray_DATA(a), cnp.PyArray_DATA(b)
+        u.prod.m, u.prod.k, u.prod.n = a.shape[0], a.shape[1], b.shape[1]
+        u.prod.rsa, u.prod.csa = a.strides[0] // isz, a.strides[1] // isz
+        u.prod.rsb, u.prod.csb = b.strides[0] // isz, b.strides[1] // isz
+    else:
+        u.g = cnp.PyArray_DATA(<cnp.ndarray>g)
     u.slot[0], u.slot[1], u.slot[2] = data_or_null(s0), data_or_null(s1), data_or_null(s2)
     return u
+
+
+cdef inline const fo_product *product_of(const UpdateOperands *u) noexcept nogil:
+    return &u.prod if u.prod.a != NULL else NULL
+
+
+cdef double checked_penalty(double penalty, str fn) except? -2.0:
+    """The typed update's result; -1 means the product's buffers could not be allocated."""
+    if penalty < 0:
+        raise MemoryError(f"{fn}: cannot allocate the buffers of the gradient's product")
+    return penalty
 
 
 cdef object momentum_state(str fn, object buffer, object momentum, double mu, cnp.ndarray w):
@@ -103,8 +168,17 @@ cdef object momentum_state(str fn, object buffer, object momentum, double mu, cn
 
 
 def sgd_update(variable, gradient, momentum_buffer=None, learning_rate=0.01, momentum=0.0,
-               nesterov=False, l1=0.0, l2=0.0):
+               nesterov=False, l1=0.0, l2=0.0, backend=None):
     """One SGD step in place (Keras' formulas); returns the penalty of the variable before it.
+
+    The gradient is an array of the variable's shape and dtype, or a pair (a, b) of 2-d
+    arrays whose product a @ b is the gradient (a Dense kernel's is (x.T, dz)).  With the
+    fastops matmul backend (`backend`, None: the setting), the pair's product is computed in
+    blocks of rows and each block updates its rows of the variable while in cache: the
+    gradient is never stored.  The variable and the slots must not share memory with a or b
+    (they are copied if they do).  The other backends compute a @ b, then the update.  The
+    update kernels' results are the same either way; only the penalty's summation order may
+    differ.
 
     The gradient is first regularised, g' = g + l1 * sign(w) + 2 * l2 * w, in the same pass;
     the penalty returned is l1 * sum|w| + l2 * sum(w**2).
@@ -121,22 +195,25 @@ def sgd_update(variable, gradient, momentum_buffer=None, learning_rate=0.01, mom
     cdef double mu = hyper(fn, "momentum", momentum, 0.0, 1.0)
     cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
     m = momentum_state(fn, momentum_buffer, momentum, mu, w)
-    cdef cnp.ndarray g = update_gradient(gradient, fn, dict(variable=w, momentum_buffer=m))
+    g = update_gradient(gradient, fn, dict(variable=w, momentum_buffer=m), backend)
     cdef UpdateOperands u = update_operands(w, g, m)
     cdef int nest = bool(nesterov)
     cdef double penalty
     with nogil:
         if u.f32:
             penalty = fo_sgd_update_f32(u.isa, u.nthreads, u.n, <float *>u.w, <float *>u.g,
+                                        product_of(&u),
                                         <float *>u.slot[0], lr, mu, nest, c1, c2)
         else:
             penalty = fo_sgd_update_f64(u.isa, u.nthreads, u.n, <double *>u.w, <double *>u.g,
+                                        product_of(&u),
                                         <double *>u.slot[0], lr, mu, nest, c1, c2)
-    return penalty
+    return checked_penalty(penalty, fn)
 
 
 def rmsprop_update(variable, gradient, velocity, learning_rate=0.001, rho=0.9, epsilon=1e-7,
-                   momentum=0.0, momentum_buffer=None, average_gradient=None, l1=0.0, l2=0.0):
+                   momentum=0.0, momentum_buffer=None, average_gradient=None, l1=0.0, l2=0.0,
+                   backend=None):
     """One RMSprop step in place, as Keras applies it; returns the penalty (see sgd_update).
 
     Equations::
@@ -158,24 +235,26 @@ def rmsprop_update(variable, gradient, velocity, learning_rate=0.001, rho=0.9, e
     m = momentum_state(fn, momentum_buffer, momentum, mu, w)
     a = state_array(average_gradient, fn, "average_gradient", w) \
         if average_gradient is not None else None
-    cdef cnp.ndarray g = update_gradient(gradient, fn, dict(variable=w, velocity=v,
-                                                            momentum_buffer=m, average_gradient=a))
+    g = update_gradient(gradient, fn, dict(variable=w, velocity=v, momentum_buffer=m,
+                                           average_gradient=a), backend)
     cdef UpdateOperands u = update_operands(w, g, v, m, a)
     cdef double penalty
     with nogil:
         if u.f32:
             penalty = fo_rmsprop_update_f32(u.isa, u.nthreads, u.n, <float *>u.w, <float *>u.g,
+                                            product_of(&u),
                                             <float *>u.slot[0], <float *>u.slot[1],
                                             <float *>u.slot[2], lr, r, eps, mu, c1, c2)
         else:
             penalty = fo_rmsprop_update_f64(u.isa, u.nthreads, u.n, <double *>u.w, <double *>u.g,
+                                            product_of(&u),
                                             <double *>u.slot[0], <double *>u.slot[1],
                                             <double *>u.slot[2], lr, r, eps, mu, c1, c2)
-    return penalty
+    return checked_penalty(penalty, fn)
 
 
 def adagrad_update(variable, gradient, accumulator, learning_rate=0.001, epsilon=1e-7, l1=0.0,
-                   l2=0.0):
+                   l2=0.0, backend=None):
     """One Adagrad step in place (Keras' formulas); returns the penalty (see sgd_update).
 
     Equations::
@@ -189,21 +268,23 @@ def adagrad_update(variable, gradient, accumulator, learning_rate=0.001, epsilon
     cdef double lr = hyper(fn, "learning_rate", learning_rate, 0.0)
     cdef double eps = hyper(fn, "epsilon", epsilon, 0.0)
     cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
-    cdef cnp.ndarray g = update_gradient(gradient, fn, dict(variable=w, accumulator=acc))
+    g = update_gradient(gradient, fn, dict(variable=w, accumulator=acc), backend)
     cdef UpdateOperands u = update_operands(w, g, acc)
     cdef double penalty
     with nogil:
         if u.f32:
             penalty = fo_adagrad_update_f32(u.isa, u.nthreads, u.n, <float *>u.w, <float *>u.g,
+                                            product_of(&u),
                                             <float *>u.slot[0], lr, eps, c1, c2)
         else:
             penalty = fo_adagrad_update_f64(u.isa, u.nthreads, u.n, <double *>u.w, <double *>u.g,
+                                            product_of(&u),
                                             <double *>u.slot[0], lr, eps, c1, c2)
-    return penalty
+    return checked_penalty(penalty, fn)
 
 
 def adam_update(variable, gradient, m, v, step, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
-                epsilon=1e-7, vhat=None, l1=0.0, l2=0.0):
+                epsilon=1e-7, vhat=None, l1=0.0, l2=0.0, backend=None):
     """One Adam step in place (Keras' formulas); `step` counts from 1; returns the penalty
     (see sgd_update).
 
@@ -229,19 +310,21 @@ def adam_update(variable, gradient, m, v, step, learning_rate=0.001, beta_1=0.9,
     cdef double eps = hyper(fn, "epsilon", epsilon, 0.0)
     cdef double c1 = hyper(fn, "l1", l1, 0.0), c2 = hyper(fn, "l2", l2, 0.0)
     cdef double alpha = lr * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
-    cdef cnp.ndarray g = update_gradient(gradient, fn, dict(variable=w, m=ma, v=va, vhat=vh))
+    g = update_gradient(gradient, fn, dict(variable=w, m=ma, v=va, vhat=vh), backend)
     cdef UpdateOperands u = update_operands(w, g, ma, va, vh)
     cdef double penalty
     with nogil:
         if u.f32:
             penalty = fo_adam_update_f32(u.isa, u.nthreads, u.n, <float *>u.w, <float *>u.g,
+                                         product_of(&u),
                                          <float *>u.slot[0], <float *>u.slot[1], <float *>u.slot[2],
                                          alpha, b1, b2, eps, c1, c2)
         else:
             penalty = fo_adam_update_f64(u.isa, u.nthreads, u.n, <double *>u.w, <double *>u.g,
+                                         product_of(&u),
                                          <double *>u.slot[0], <double *>u.slot[1],
                                          <double *>u.slot[2], alpha, b1, b2, eps, c1, c2)
-    return penalty
+    return checked_penalty(penalty, fn)
 
 
 def l1_l2_penalty(w, l1=0.0, l2=0.0):
