@@ -161,6 +161,23 @@ def split_validation(arrays, fraction):
 INFERENCE_ROWS = 1024
 
 
+def inference_passes(n, batch_size, watched):
+    """[(batch index or None, [(start, stop) of its row blocks])]: the passes evaluate and
+    predict make over n rows.  When a callback watches the batches (`watched`), each batch
+    is split into row blocks.  Otherwise nothing can observe the batches, and the rows run
+    in blocks of INFERENCE_ROWS whatever the batch size: the outputs, losses and counts are
+    the same (the loss up to its summation order), and ten kernel calls per 32-row batch
+    cost more than their arithmetic."""
+    if watched:
+        return [(b, row_blocks(s, e)) for b, (s, e) in enumerate(batch_bounds(n, batch_size))]
+    return [(None, row_blocks(0, n))]
+
+
+def inference_rows(batch_size, watched):
+    """Rows of the buffers of inference_passes."""
+    return min(batch_size, INFERENCE_ROWS) if watched else INFERENCE_ROWS
+
+
 def row_blocks(s, e, rows=INFERENCE_ROWS):
     """[(start, stop)] of the row blocks of rows s:e."""
     return [(i, min(i + rows, e)) for i in range(s, e, rows)]

@@ -10,8 +10,8 @@ import numpy as np
 
 from . import callbacks as callbacks_mod
 from . import nn
-from ._data import (INFERENCE_ROWS, Gatherer, batch_bounds, check_x, positive_int, row_blocks,
-                    verbose_level)
+from ._data import (Gatherer, batch_bounds, check_x, inference_passes, inference_rows,
+                    positive_int, verbose_level)
 from ._sources import is_stream, streamed as _streamed
 from ._step import Buffers, Step
 
@@ -26,11 +26,13 @@ class Inference:
         penalty = self._penalty()
         cbs.on_test_begin()
         n = gather.x.shape[0]
-        for b, (s, e) in enumerate(batch_bounds(n, batch_size)):
-            cbs.on_test_batch_begin(b)
-            for s2, e2 in row_blocks(s, e):
-                step.test(*gather.slice(s2, e2), bufs, penalty)
-            cbs.on_test_batch_end(b, step.logs())
+        for b, blocks in inference_passes(n, batch_size, cbs.watches_batches("test")):
+            if b is not None:
+                cbs.on_test_batch_begin(b)
+            for s, e in blocks:
+                step.test(*gather.slice(s, e), bufs, penalty)
+            if b is not None:
+                cbs.on_test_batch_end(b, step.logs())
         logs = step.logs()
         cbs.on_test_end(logs)
         return logs
@@ -70,7 +72,7 @@ class Inference:
             cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                              verbose=verbose, epochs=1,
                                              steps=len(batch_bounds(n, batch_size)))
-            rows = min(batch_size, INFERENCE_ROWS)
+            rows = inference_rows(batch_size, cbs.watches_batches("test"))
             logs = self._evaluate_loop(Gatherer(x, y, w, rows, self.dtype),
                                        Buffers(self.layers, min(rows, n), self.dtype, False),
                                        batch_size, cbs, metrics)
@@ -101,16 +103,19 @@ class Inference:
                 self.build((None, x.shape[1]))
             n = x.shape[0]
             out = np.empty((n,) + tuple(self.output_shape[1:]), self.dtype)
-            bounds = batch_bounds(n, batch_size)
-            gather = Gatherer(x, None, None, min(batch_size, INFERENCE_ROWS), self.dtype)
-            bufs = Buffers(self.layers, gather.xbuf.shape[0], self.dtype, train=False)
             cbs = callbacks_mod.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                             verbose=verbose, epochs=1, steps=len(bounds))
+                                             verbose=verbose, epochs=1,
+                                             steps=len(batch_bounds(n, batch_size)))
+            watched = cbs.watches_batches("predict")
+            gather = Gatherer(x, None, None, inference_rows(batch_size, watched), self.dtype)
+            bufs = Buffers(self.layers, gather.xbuf.shape[0], self.dtype, train=False)
             cbs.on_predict_begin()
-            for b, (s, e) in enumerate(bounds):
-                cbs.on_predict_batch_begin(b)
-                for s2, e2 in row_blocks(s, e):
-                    Step.predict(self.layers, gather.slice(s2, e2)[0], bufs, out[s2:e2])
-                cbs.on_predict_batch_end(b, {"outputs": out[s:e]})
+            for b, blocks in inference_passes(n, batch_size, watched):
+                if b is not None:
+                    cbs.on_predict_batch_begin(b)
+                for s, e in blocks:
+                    Step.predict(self.layers, gather.slice(s, e)[0], bufs, out[s:e])
+                if b is not None:
+                    cbs.on_predict_batch_end(b, {"outputs": out[blocks[0][0]:blocks[-1][1]]})
             cbs.on_predict_end()
         return out

@@ -87,6 +87,14 @@ class CallbackList:
             cb.set_model(model)
             cb.set_params(params)
 
+    def watches_batches(self, mode):
+        """Whether a callback overrides on_<mode>_batch_begin or _end ('train', 'test',
+        'predict'): if none does, the batches of that loop are not observable."""
+        hooks = (f"on_{mode}_batch_begin", f"on_{mode}_batch_end")
+        # the hook as the instance resolves it: a method inherited from Callback is the no-op
+        return any(getattr(getattr(cb, h), "__func__", None) is not getattr(Callback, h)
+                   for cb in self.callbacks for h in hooks)
+
     def __getattr__(self, hook):
         if hook not in _HOOKS:
             raise AttributeError(hook)

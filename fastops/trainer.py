@@ -20,8 +20,9 @@ from . import callbacks as callbacks_mod
 from . import losses as losses_mod
 from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
-from ._data import (INFERENCE_ROWS, Gatherer, batch_bounds, check_sample_weight, check_x,
-                    check_y, class_weights, positive_int, split_validation, verbose_level)
+from ._data import (Gatherer, batch_bounds, check_sample_weight, check_x, check_y,
+                    class_weights, inference_rows, positive_int, split_validation,
+                    verbose_level)
 from ._inference import Inference
 from ._model_pickle import PicklableModel
 from ._sources import streamed as _streamed
@@ -189,7 +190,7 @@ class Trainer(Inference, PicklableModel, StreamTrainer, ThreadGuard):
         bufs = Buffers(self.layers, gather.xbuf.shape[0], self.dtype, train=True)
         val_pass = None
         if val is not None:
-            vrows = min(vbatch, INFERENCE_ROWS)
+            vrows = inference_rows(vbatch, cbs.watches_batches("test"))
             val_pass = (Gatherer(*val, vrows, self.dtype),
                         Buffers(self.layers, min(vrows, val[0].shape[0]), self.dtype, False))
         n = x.shape[0]

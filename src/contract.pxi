@@ -200,14 +200,17 @@ cdef cnp.ndarray unaliased(cnp.ndarray x, cnp.ndarray out):
     return x
 
 
-def disjoint(str fn, **arrays):
-    """Arrays updated in place must not share memory with any other operand."""
-    items = [(name, a) for name, a in arrays.items() if a is not None]
-    for i, (name_a, a) in enumerate(items):
-        for name_b, b in items[i + 1:]:
-            if overlaps(a, b):
-                raise ValueError(f"{fn}: {name_b} shares memory with {name_a}; the update "
-                                 f"needs separate arrays")
+cdef int disjoint(str fn, dict arrays) except -1:
+    """Arrays updated in place (by name; None: absent) must not share memory with each
+    other."""
+    cdef list items = [(name, a) for name, a in arrays.items() if a is not None]
+    cdef Py_ssize_t i, j
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            if overlaps(items[i][1], items[j][1]):
+                raise ValueError(f"{fn}: {items[j][0]} shares memory with {items[i][0]}; the "
+                                 f"update needs separate arrays")
+    return 0
 
 
 # ---- np.errstate ----

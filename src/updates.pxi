@@ -50,7 +50,7 @@ cdef object update_gradient(object g, str fn, dict state, object backend):
     GEMM computes it (fo_product: block by block, never stored whole), else as the array
     the backend computes.  state: the arrays the update writes by name, "variable" among
     them; they must not share memory with each other."""
-    disjoint(fn, **state)
+    disjoint(fn, state)
     cdef cnp.ndarray w = state["variable"]
     if type(g) is tuple:
         return product_gradient(g, fn, w, state, backend)
@@ -71,38 +71,47 @@ cdef object update_gradient(object g, str fn, dict state, object backend):
     return ga
 
 
+cdef cnp.ndarray product_factor(object x, str fn, int i, cnp.ndarray w):
+    """Factor i of a product gradient: a 2-d float ndarray of the variable's dtype."""
+    cdef cnp.ndarray arr
+    if cnp.PyArray_CheckExact(x) and cnp.PyArray_TYPE(<cnp.ndarray>x) == cnp.PyArray_TYPE(w) \
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x) and cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
+        arr = x  # what the trainer passes: no conversion to look for
+    else:
+        arr = float_operand(x, fn, f"gradient[{i}]")
+        if arr.dtype != w.dtype:
+            raise TypeError(f"{fn}: gradient[{i}] has dtype {arr.dtype} but the variable has "
+                            f"{w.dtype}")
+    if cnp.PyArray_NDIM(arr) != 2:
+        raise ValueError(f"{fn}: gradient=(a, b) takes 2-d a and b, got gradient[{i}] of "
+                         f"shape {np.shape(arr)}")
+    return arr
+
+
 cdef object product_gradient(tuple pair, str fn, cnp.ndarray w, dict state, object backend):
     """update_gradient for gradient=(a, b)."""
     if len(pair) != 2:
         raise TypeError(f"{fn}: gradient must be an array or a pair (a, b) whose product "
                         f"a @ b is the gradient, got a tuple of {len(pair)}")
-    cdef list factors = []
-    for i in range(2):
-        x = float_operand(pair[i], fn, f"gradient[{i}]")
-        if x.dtype != w.dtype:
-            raise TypeError(f"{fn}: gradient[{i}] has dtype {x.dtype} but the variable has "
-                            f"{w.dtype}")
-        if x.ndim != 2:
-            raise ValueError(f"{fn}: gradient=(a, b) takes 2-d a and b, got gradient[{i}] of "
-                             f"shape {np.shape(x)}")
-        factors.append(x)
-    sa, sb = np.shape(factors[0]), np.shape(factors[1])
-    if sa[1] != sb[0]:
-        raise ValueError(f"{fn}: gradient=(a, b): inner dimensions differ: a has shape {sa} "
-                         f"and b has shape {sb}")
-    if (sa[0], sb[1]) != np.shape(w):
-        raise ValueError(f"{fn}: gradient a @ b has shape {(sa[0], sb[1])} but the variable "
-                         f"has shape {np.shape(w)}")
+    cdef cnp.ndarray a = product_factor(pair[0], fn, 0, w)
+    cdef cnp.ndarray b = product_factor(pair[1], fn, 1, w)
+    if cnp.PyArray_DIM(a, 1) != cnp.PyArray_DIM(b, 0):
+        raise ValueError(f"{fn}: gradient=(a, b): inner dimensions differ: a has shape "
+                         f"{np.shape(a)} and b has shape {np.shape(b)}")
+    if cnp.PyArray_NDIM(w) != 2 or cnp.PyArray_DIM(w, 0) != cnp.PyArray_DIM(a, 0) \
+            or cnp.PyArray_DIM(w, 1) != cnp.PyArray_DIM(b, 1):
+        raise ValueError(f"{fn}: gradient a @ b has shape {(np.shape(a)[0], np.shape(b)[1])} "
+                         f"but the variable has shape {np.shape(w)}")
     cdef Config cfg = current_config()
     if resolve_backend(backend, cfg.isa, w.dtype, fn) != "fastops":
-        return update_gradient(matmul(factors[0], factors[1], backend=backend), fn, state,
-                               None)
-    for i in range(2):
-        for s in state.values():
-            if s is not None and overlaps(factors[i], s):
-                factors[i] = factors[i].copy()  # the update must read the values given
-                break
-    return tuple(factors)
+        return update_gradient(matmul(a, b, backend=backend), fn, state, None)
+    for s in state.values():  # the update must read the values it was given
+        if s is not None:
+            if overlaps(a, s):
+                a = a.copy()
+            if overlaps(b, s):
+                b = b.copy()
+    return (a, b)
 
 
 cdef inline void *data_or_null(object a):

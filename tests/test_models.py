@@ -347,6 +347,48 @@ def test_one_large_batch_equals_small_batches():
     np.testing.assert_allclose(one, p / p.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
 
 
+def test_unwatched_small_batches_run_as_row_blocks(monkeypatch):
+    """With no callback on the batch hooks, evaluate and predict merge batches into 1024-row
+    blocks (fastops/_data.py: inference_passes); a callback that watches them sees every
+    batch, and both give the same results."""
+    from fastops import _step, callbacks
+
+    x, _, y = blobs(n=2600)
+    m = mlp(metrics=["accuracy"])
+    m.fit(x[:600], y[:600], epochs=1, verbose=0)
+    seen = []
+    test = _step.Step.test
+    monkeypatch.setattr(_step.Step, "test",
+                        lambda self, xb, *a: (seen.append(len(xb)), test(self, xb, *a))[1])
+
+    class EpochOnly(callbacks.Callback):
+        def on_test_end(self, logs=None):
+            self.logs = logs
+
+    class Batches(callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.batches.append(batch)
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.batches.append(len(logs["outputs"]))
+
+    merged = m.evaluate(x, y, batch_size=32, verbose=0, callbacks=[EpochOnly()])
+    assert seen == [1024, 1024, 552]
+    seen.clear()
+    watcher = Batches()
+    batched = m.evaluate(x, y, batch_size=32, verbose=0, callbacks=[watcher])
+    assert seen == [32] * 81 + [8] and watcher.batches == list(range(82))
+    np.testing.assert_allclose(merged, batched, rtol=1e-12)
+    watcher = Batches()
+    out = m.predict(x, batch_size=100, verbose=0, callbacks=[watcher])
+    assert watcher.batches == [100] * 26
+    np.testing.assert_array_equal(out, m.predict(x, batch_size=100, verbose=0))
+
+
 # ---- backends and threads ----
 
 def test_every_backend_keeps_fastops_threads_during_fit():

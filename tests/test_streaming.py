@@ -31,6 +31,18 @@ def memmap_of(tmp_path):
     return make
 
 
+def assert_same_history(got, ref):
+    """Training logs bit for bit; validation losses to rounding: an in-memory validation or
+    evaluate pass runs in 1024-row blocks when no callback watches its batches, a streamed
+    one batch by batch, so it sums the same row losses in another order."""
+    assert got.keys() == ref.keys()
+    for key in ref:
+        if key == "val_loss":
+            np.testing.assert_allclose(got[key], ref[key], rtol=1e-12)
+        else:
+            assert got[key] == ref[key], key
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
 def test_memmap_fit_equals_in_memory_fit(task, memmap_of, dtype):
     x, y = task
@@ -39,11 +51,12 @@ def test_memmap_fit_equals_in_memory_fit(task, memmap_of, dtype):
     ref, got = mlp(20, 3, seed=2), mlp(20, 3, seed=2)
     h_ref = ref.fit(x, y, epochs=2, batch_size=48, validation_split=0.2, verbose=0)
     h_got = got.fit(mm, y, epochs=2, batch_size=48, validation_split=0.2, verbose=0)
-    assert h_got.history == h_ref.history  # same shuffled batches, same arithmetic
+    assert_same_history(h_got.history, h_ref.history)  # same shuffled batches and arithmetic
     assert weights_equal(ref, got)
     np.testing.assert_array_equal(got.predict(mm, batch_size=70, verbose=0),
                                   ref.predict(x, batch_size=70, verbose=0))
-    assert got.evaluate(mm, y, verbose=0) == ref.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(got.evaluate(mm, y, verbose=0), ref.evaluate(x, y, verbose=0),
+                               rtol=1e-12)
 
 
 def test_memmap_steps_per_epoch_and_class_weight(task, memmap_of):
@@ -73,9 +86,10 @@ def test_dask_fit_unshuffled_equals_in_memory(task):
     dx = da.from_array(x, chunks=(130, 7))  # batches span blocks; features rechunked
     h_ref = ref.fit(x, y, **kw)
     h_got = got.fit(dx, da.from_array(y, chunks=300), **kw)
-    assert h_got.history == h_ref.history
+    assert_same_history(h_got.history, h_ref.history)
     assert weights_equal(ref, got)
-    assert got.evaluate(dx, y, verbose=0) == ref.evaluate(x, y, verbose=0)
+    np.testing.assert_allclose(got.evaluate(dx, y, verbose=0), ref.evaluate(x, y, verbose=0),
+                               rtol=1e-12)
 
 
 def test_dask_fit_shuffles_blocks_and_rows(task):
@@ -149,7 +163,8 @@ def test_pydataset_fit_equals_in_memory_unshuffled(task, workers):
     assert (ds.begins, ds.ends) == (2, 2)
     np.testing.assert_array_equal(got.predict(Batches(x, y, 64, with_y=False), verbose=0),
                                   ref.predict(x, batch_size=64, verbose=0))
-    assert got.evaluate(ds, verbose=0) == ref.evaluate(x, y, batch_size=64, verbose=0)
+    np.testing.assert_allclose(got.evaluate(ds, verbose=0),
+                               ref.evaluate(x, y, batch_size=64, verbose=0), rtol=1e-12)
 
 
 def test_pydataset_shuffle_permutes_batches(task):
@@ -220,7 +235,7 @@ def test_validation_data_as_pydataset(task):
     ref = mlp(20, 3, seed=1)
     href = ref.fit(x[:800], y[:800], epochs=1, verbose=0, validation_data=(x[800:], y[800:]),
                    validation_batch_size=64)
-    assert hist.history == href.history
+    assert_same_history(hist.history, href.history)
 
 
 def test_pydataset_without_super_init_warns():
