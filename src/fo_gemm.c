@@ -141,6 +141,21 @@ static void fo_free(void *p)
                 c[i * rsc + j] = beta == 0 ? alpha * acc[i][j]                                 \
                                            : alpha * acc[i][j] + beta * c[i * rsc + j];        \
     }                                                                                          \
+    static void ukr_skip_##SUF##_ref(ptrdiff_t kc, const T *pa, const T *pb, ptrdiff_t ldb,     \
+                                     const int32_t *kidx, T *c, ptrdiff_t rsc, T alpha, T beta) \
+    {                                                                                          \
+        T acc[FO_REF_MR][FO_REF_NR] = {{0}};                                                   \
+        ptrdiff_t p;                                                                           \
+        int i, j;                                                                              \
+        for (p = 0; p < kc; ++p)                                                               \
+            for (i = 0; i < FO_REF_MR; ++i)                                                    \
+                for (j = 0; j < FO_REF_NR; ++j)                                                \
+                    acc[i][j] += pa[p * FO_REF_MR + i] * pb[kidx[p] * ldb + j];                \
+        for (i = 0; i < FO_REF_MR; ++i)                                                        \
+            for (j = 0; j < FO_REF_NR; ++j)                                                    \
+                c[i * rsc + j] = beta == 0 ? alpha * acc[i][j]                                 \
+                                           : alpha * acc[i][j] + beta * c[i * rsc + j];        \
+    }                                                                                          \
     static void sup_##SUF##_ref(ptrdiff_t kc, const T *a, ptrdiff_t rsa, ptrdiff_t csa,        \
                                 const T *pb, T *c, ptrdiff_t rsc, int cols, T alpha, T beta)   \
     {                                                                                          \
@@ -219,6 +234,10 @@ FO_DEFINE_REF_KERNELS(double, d)
         int (*pack_b)(ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t, T *);             \
         int (*pack_bt)(ptrdiff_t, int, const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, T *);       \
         int dot_max_n, dot_min_k; /* the dot path's limits; 0: FO_SUP_MAX, FO_DOT_MIN_K */     \
+        /* ukr over the steps kidx[0..kc) of B, A packed without its all-zero steps; NULL:    \
+         * the kernel skips nothing */                                                         \
+        void (*ukr_skip)(ptrdiff_t, const T *, const T *, ptrdiff_t, const int32_t *, T *,     \
+                         ptrdiff_t, T, T);                                                     \
     } NAME;
 
 FO_DEFINE_KERNEL_TYPE(float, fo_skernel)
@@ -238,16 +257,16 @@ FO_DEFINE_KERNEL_TYPE(double, fo_dkernel)
  * The portable kernel keeps the same cache targets with its smaller tile. */
 static const fo_skernel kernel_ref_s = {FO_REF_MR, FO_REF_NR, 128, 256, 4096, FO_REF_MR,
                                         FO_REF_NR, ukr_s_ref, sup_s_ref, 0, NULL, NULL, NULL,
-                                        NULL, 0, 0};
+                                        NULL, 0, 0, ukr_skip_s_ref};
 static const fo_dkernel kernel_ref_d = {FO_REF_MR, FO_REF_NR, 64, 256, 4096, FO_REF_MR,
                                         FO_REF_NR, ukr_d_ref, sup_d_ref, 0, NULL, NULL, NULL,
-                                        NULL, 0, 0};
+                                        NULL, 0, 0, ukr_skip_d_ref};
 #if FO_HAVE_X86_SIMD
 static const fo_skernel kernel_avx2_s = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx2, sup_s_avx2,
                                          8, dot_s_avx2, pack_a_s_avx2, pack_b_s_avx2,
-                                         pack_bt_s_avx2, 15, 96};
+                                         pack_bt_s_avx2, 15, 96, ukr_skip_s_avx2};
 static const fo_dkernel kernel_avx2_d = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2, sup_d_avx2,
-                                         0, NULL, NULL, NULL, NULL, 0, 0};
+                                         0, NULL, NULL, NULL, NULL, 0, 0, ukr_skip_d_avx2};
 /* AVX-512: a sweep of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread)
  * was flat within the +-5% noise of this shared machine, so the AVX2 values stay (MC a
  * multiple of MR).  The KC x 64 float sliver of B (64 KiB) is then larger than L1d and
@@ -255,14 +274,16 @@ static const fo_dkernel kernel_avx2_d = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2, 
  * slower at 2048^3 (twice the passes over C). */
 static const fo_skernel kernel_avx512_s = {FO_S512_MR, 16 * FO_S512_NV, FO_S512_MC, FO_S512_KC,
                                            FO_S512_NC, 6, 16, ukr_s_avx512, sup_s_avx2, 16,
-                                           dot_s_avx512, NULL, NULL, NULL, 0, 0};
+                                           dot_s_avx512, NULL, NULL, NULL, 0, 0, NULL};
 static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_MC, FO_D512_KC,
                                            4096, 6, 8, ukr_d_avx512, sup_d_avx2, 8,
-                                           dot_d_avx512, NULL, NULL, NULL, 0, 0};
+                                           dot_d_avx512, NULL, NULL, NULL, 0, 0, NULL};
 #endif
 
 /* The driver, with its pick, blocking and public entry, once per element type. */
 #define FO_T float
+#define FO_UINT uint32_t /* an unsigned integer of FO_T's size, and its exponent bits */
+#define FO_EXP_MASK 0x7f800000u
 #define FO_NAME(x) x##_s
 #define FO_KERNEL fo_skernel
 #define FO_ENTRY fo_gemm_f32
@@ -273,8 +294,12 @@ static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_M
 #undef FO_KERNEL
 #undef FO_ENTRY
 #undef FO_ROWS_ENTRY
+#undef FO_UINT
+#undef FO_EXP_MASK
 
 #define FO_T double
+#define FO_UINT uint64_t
+#define FO_EXP_MASK 0x7ff0000000000000ull
 #define FO_NAME(x) x##_d
 #define FO_KERNEL fo_dkernel
 #define FO_ENTRY fo_gemm_f64
@@ -285,6 +310,8 @@ static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_M
 #undef FO_KERNEL
 #undef FO_ENTRY
 #undef FO_ROWS_ENTRY
+#undef FO_UINT
+#undef FO_EXP_MASK
 
 void fo_gemm_blocking(int isa, int is_double, ptrdiff_t out[8])
 {
