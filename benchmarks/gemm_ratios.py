@@ -7,7 +7,8 @@ measured FMA peak of one core for the "% of peak" column.
 
 The MLP shapes are the chapter-2 step at batch 128: X.W1 (128x784 . 784x512), X^T.dH,
 H.W2 (128x512 . 512x10), H^T.dY and dY.W2^T, each read through transposed views as the
-trainer does.
+trainer does; the "mnist" rows take X from real MNIST rows (fastops skips the all-zero steps
+of its A panels, BLAS computes them), the others random normal data.
 """
 import argparse
 import os
@@ -24,18 +25,32 @@ from _timing import median_seconds
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def operands(m, k, n, ta=False, tb=False, seed=0):
+def mnist_rows(m, seed=0):
+    """m real MNIST training rows (float32 in [0, 1]): 81% zeros."""
+    from fastops.datasets import mnist
+    (x, _), _ = mnist.load_data()
+    rows = np.random.default_rng(seed).choice(len(x), m, replace=False)
+    return x.reshape(len(x), -1)[rows].astype(np.float32) / 255
+
+
+def operands(m, k, n, ta=False, tb=False, seed=0, real=False):
+    """A (m x k) and B (k x n), random normal; real: A's rows (or, transposed, its columns)
+    are MNIST rows, on which fastops' GEMM skips the all-zero steps of its A panels."""
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((k, m) if ta else (m, k), dtype=np.float32)
+    if real:
+        a = mnist_rows(a.shape[0], seed)
     b = rng.standard_normal((n, k) if tb else (k, n), dtype=np.float32)
     return (a.T if ta else a), (b.T if tb else b)
 
 
-SHAPES = {  # name: (m, k, n, A transposed, B transposed)
+SHAPES = {  # name: (m, k, n, A transposed, B transposed[, A from MNIST rows])
     "1024^3": (1024, 1024, 1024, False, False),
     "2048^3": (2048, 2048, 2048, False, False),
     "X.W1": (128, 784, 512, False, False),
     "X.W1 10k": (10000, 784, 512, False, False),  # evaluate of the test set in one batch
+    "X.W1 mnist": (128, 784, 512, False, False, True),
+    "X^T.dH mnist": (784, 128, 512, True, False, True),
     "X^T.dH": (784, 128, 512, True, False),
     "H.W2": (128, 512, 10, False, False),
     "H^T.dY": (512, 128, 10, True, False),
@@ -86,8 +101,8 @@ def main():
         with threadpool_limits(nt, user_api="blas"), fastops.config_context(
                 num_threads=nt, backend="fastops"):
             for name in args.shapes.split(","):
-                m, k, n, ta, tb = SHAPES[name]
-                a, b = operands(m, k, n, ta, tb)
+                m, k, n, ta, tb, *real = SHAPES[name]
+                a, b = operands(m, k, n, ta, tb, real=bool(real))
                 c = np.empty((m, n), np.float32)
                 flops = 2.0 * m * n * k
                 secs = 0.4 if flops > 1e9 else 0.15

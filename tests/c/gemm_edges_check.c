@@ -66,7 +66,20 @@ static int count_mode(int isa, const char *dtype, long m, long k, long n, long r
     const size_t sz = dbl ? sizeof(double) : sizeof(float);
     void *a = calloc((size_t)(m * k), sz), *b = calloc((size_t)(k * n), sz);
     void *c = calloc((size_t)(m * n), sz);
-    long r;
+    long r, i;
+    /* nonzero operands: the portable kernel skips the all-zero k steps of A */
+    for (i = 0; i < m * k; ++i) {
+        if (dbl)
+            ((double *)a)[i] = 1.0 + (double)(i % 7);
+        else
+            ((float *)a)[i] = 1.0f + (float)(i % 7);
+    }
+    for (i = 0; i < k * n; ++i) {
+        if (dbl)
+            ((double *)b)[i] = 0.5;
+        else
+            ((float *)b)[i] = 0.5f;
+    }
     for (r = 0; r < reps; ++r) {
         int rc = dbl ? fo_gemm_f64(isa, 1, m, n, k, 1.0, (double *)a, k, 1, (double *)b, n, 1,
                                    0.0, (double *)c, n, 1)
