@@ -214,3 +214,21 @@ def test_dense_backward_fills_the_gradient_or_leaves_the_product():
     np.testing.assert_allclose(a @ b, x.T @ grad)
     np.testing.assert_array_equal(layer.gradients[0], stored[0])  # the buffer is not written
     assert bias_source is layer.gradients[1]
+
+
+def test_a_dense_subclass_with_its_own_backward_gets_no_products():
+    calls = []
+
+    class Traced(layers.Dense):
+        def backward(self, grad, out=None, input_grad=True):
+            calls.append(len(grad))
+            return super().backward(grad, out, input_grad)
+
+    net = models.Sequential([Traced(8, activation="relu", input_shape=(5,)),
+                             layers.Dense(3, activation="softmax")], seed=0)
+    net.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(1)
+    net.fit(rng.standard_normal((40, 5)).astype(np.float32), rng.integers(0, 3, 40),
+            batch_size=20, epochs=1, verbose=0)
+    assert calls == [20, 20]
+    assert not net.layers[0].product_gradients and net.layers[1].product_gradients
