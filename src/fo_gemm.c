@@ -63,6 +63,11 @@
 #define FO_D512_MC 72
 #endif
 
+/* Column tiles of B from which the blocked path looks for all-zero steps in A's panels
+ * (fo_gemm_panels.inc: skip_zero_steps): on sparse rows the scan costs about as much as
+ * two tiles' arithmetic per step, so fewer tiles would not pay for it. */
+#define FO_SKIP_MIN_TILES 4
+
 /* N or M at or below this takes a skinny path (gemm_driver.inc) instead of the
  * fully packed one: SUP reads A in place (small N), SUPM reads B in place (small M). */
 #define FO_SUP_MAX 16
