@@ -53,6 +53,7 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         super().__init__(**kwargs)
         self.kernel = self.bias = None
+        self._kernel_product = None
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
@@ -113,9 +114,12 @@ class Dense(Layer):
         return fastops.matmul(dz, self.kernel.T, out=out)
 
     def gradient_sources(self):
+        # the pair is handed over once: it holds views of the step's buffers, which must
+        # not outlive the step (a pickled model would carry them)
         sources = self.gradients
-        if sources and getattr(self, "_kernel_product", None) is not None:
-            sources[0] = self._kernel_product
+        product, self._kernel_product = getattr(self, "_kernel_product", None), None
+        if sources and product is not None:
+            sources[0] = product
         return sources
 
     def get_config(self):

@@ -209,6 +209,7 @@ def test_dense_backward_fills_the_gradient_or_leaves_the_product():
     grad = rng.standard_normal((5, 4))
     layer.backward(grad, input_grad=False, products=True)
     kernel_source, bias_source = layer.gradient_sources()
+    assert layer.gradient_sources()[0] is layer.gradients[0]  # handed over once
     a, b = kernel_source
     assert a.base is x and b is grad  # views of the batch and of dL/dz, no copies
     np.testing.assert_allclose(a @ b, x.T @ grad)
