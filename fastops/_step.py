@@ -44,6 +44,9 @@ class Step:
         train = [l for l, t in zip(self.layers, trainable) if t]
         self.variables = [w for l in train for w in l.trainable_weights]
         self.trained = train
+        # kernel gradients stay products, multiplied inside the optimizer's update
+        self.backward_kw = [{"products": True} if l.product_gradients else {}
+                            for l in self.layers]
         self.regularizers = [r for l in train for r in l.regularizers]
         self._probs = None
         self.reset()
@@ -118,8 +121,7 @@ class Step:
         for i in range(len(self.layers) - 1, -1, -1):
             layer, need = self.layers[i], self.needs_input_grad[i]
             dx = grads[i - 1] if i and need else None
-            # kernel gradients stay products, multiplied inside the optimizer's update
-            kw = {"products": True} if layer.product_gradients else {}
+            kw = self.backward_kw[i]
             if i == len(self.layers) - 1 and self.fused:
                 layer.logits_backward(grads[i], out=dx, input_grad=need, **kw)
             else:

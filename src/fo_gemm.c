@@ -131,35 +131,34 @@ static void fo_free(void *p)
 #define FO_REF_NR 8
 
 #define FO_DEFINE_REF_KERNELS(T, SUF)                                                          \
-    static void ukr_##SUF##_ref(ptrdiff_t kc, const T *pa, const T *pb, ptrdiff_t ldb, T *c,  \
-                                ptrdiff_t rsc, T alpha, T beta)                                \
+    /* kidx NULL: every step p meets B row p; else step p meets B row kidx[p] */              \
+    static inline void ukr_rows_##SUF##_ref(ptrdiff_t kc, const T *pa, const T *pb,            \
+                                            ptrdiff_t ldb, const int32_t *kidx, T *c,          \
+                                            ptrdiff_t rsc, T alpha, T beta)                    \
     {                                                                                          \
         T acc[FO_REF_MR][FO_REF_NR] = {{0}};                                                   \
         ptrdiff_t p;                                                                           \
         int i, j;                                                                              \
-        for (p = 0; p < kc; ++p)                                                               \
+        for (p = 0; p < kc; ++p) {                                                             \
+            const T *brow = pb + (kidx != NULL ? (ptrdiff_t)kidx[p] : p) * ldb;                \
             for (i = 0; i < FO_REF_MR; ++i)                                                    \
                 for (j = 0; j < FO_REF_NR; ++j)                                                \
-                    acc[i][j] += pa[p * FO_REF_MR + i] * pb[p * ldb + j];                      \
+                    acc[i][j] += pa[p * FO_REF_MR + i] * brow[j];                              \
+        }                                                                                      \
         for (i = 0; i < FO_REF_MR; ++i)                                                        \
             for (j = 0; j < FO_REF_NR; ++j)                                                    \
                 c[i * rsc + j] = beta == 0 ? alpha * acc[i][j]                                 \
                                            : alpha * acc[i][j] + beta * c[i * rsc + j];        \
     }                                                                                          \
+    static void ukr_##SUF##_ref(ptrdiff_t kc, const T *pa, const T *pb, ptrdiff_t ldb, T *c,  \
+                                ptrdiff_t rsc, T alpha, T beta)                                \
+    {                                                                                          \
+        ukr_rows_##SUF##_ref(kc, pa, pb, ldb, NULL, c, rsc, alpha, beta);                      \
+    }                                                                                          \
     static void ukr_skip_##SUF##_ref(ptrdiff_t kc, const T *pa, const T *pb, ptrdiff_t ldb,     \
                                      const int32_t *kidx, T *c, ptrdiff_t rsc, T alpha, T beta) \
     {                                                                                          \
-        T acc[FO_REF_MR][FO_REF_NR] = {{0}};                                                   \
-        ptrdiff_t p;                                                                           \
-        int i, j;                                                                              \
-        for (p = 0; p < kc; ++p)                                                               \
-            for (i = 0; i < FO_REF_MR; ++i)                                                    \
-                for (j = 0; j < FO_REF_NR; ++j)                                                \
-                    acc[i][j] += pa[p * FO_REF_MR + i] * pb[kidx[p] * ldb + j];                \
-        for (i = 0; i < FO_REF_MR; ++i)                                                        \
-            for (j = 0; j < FO_REF_NR; ++j)                                                    \
-                c[i * rsc + j] = beta == 0 ? alpha * acc[i][j]                                 \
-                                           : alpha * acc[i][j] + beta * c[i * rsc + j];        \
+        ukr_rows_##SUF##_ref(kc, pa, pb, ldb, kidx, c, rsc, alpha, beta);                      \
     }                                                                                          \
     static void sup_##SUF##_ref(ptrdiff_t kc, const T *a, ptrdiff_t rsa, ptrdiff_t csa,        \
                                 const T *pb, T *c, ptrdiff_t rsc, int cols, T alpha, T beta)   \

@@ -181,31 +181,29 @@ cdef extern from "fo_nn.h" nogil:
     void fo_dropout_f64(int isa, int nthreads, fo_idx n, fo_idx k, fo_mat x, uint64_t threshold,
                         double keep_prob, uint64_t seed, fo_mat out)
     double fo_sgd_update_f32(int isa, int nthreads, fo_idx n, float *w, const float *g,
-        const fo_product *gp, float *m,
-                             double lr, double momentum, int nesterov, double l1, double l2)
+                             const fo_product *gp, float *m, double lr, double momentum,
+                             int nesterov, double l1, double l2)
     double fo_sgd_update_f64(int isa, int nthreads, fo_idx n, double *w, const double *g,
-        const fo_product *gp,
-                             double *m, double lr, double momentum, int nesterov, double l1,
-                             double l2)
+                             const fo_product *gp, double *m, double lr, double momentum,
+                             int nesterov, double l1, double l2)
     double fo_rmsprop_update_f32(int isa, int nthreads, fo_idx n, float *w, const float *g,
-        const fo_product *gp,
-                                 float *v, float *m, float *mg, double lr, double rho, double eps,
-                                 double momentum, double l1, double l2)
+                                 const fo_product *gp, float *v, float *m, float *mg, double lr,
+                                 double rho, double eps, double momentum, double l1, double l2)
     double fo_rmsprop_update_f64(int isa, int nthreads, fo_idx n, double *w, const double *g,
-        const fo_product *gp,
-                                 double *v, double *m, double *mg, double lr, double rho,
-                                 double eps, double momentum, double l1, double l2)
+                                 const fo_product *gp, double *v, double *m, double *mg,
+                                 double lr, double rho, double eps, double momentum, double l1,
+                                 double l2)
     double fo_adagrad_update_f32(int isa, int nthreads, fo_idx n, float *w, const float *g,
-        const fo_product *gp,
-                                 float *acc, double lr, double eps, double l1, double l2)
+                                 const fo_product *gp, float *acc, double lr, double eps,
+                                 double l1, double l2)
     double fo_adagrad_update_f64(int isa, int nthreads, fo_idx n, double *w, const double *g,
-        const fo_product *gp,
-                                 double *acc, double lr, double eps, double l1, double l2)
+                                 const fo_product *gp, double *acc, double lr, double eps,
+                                 double l1, double l2)
     double fo_adam_update_f32(int isa, int nthreads, fo_idx n, float *w, const float *g,
-        const fo_product *gp,
-                              float *m, float *v, float *vhat, double alpha, double beta1,
-                              double beta2, double eps, double l1, double l2)
+                              const fo_product *gp, float *m, float *v, float *vhat,
+                              double alpha, double beta1, double beta2, double eps, double l1,
+                              double l2)
     double fo_adam_update_f64(int isa, int nthreads, fo_idx n, double *w, const double *g,
-        const fo_product *gp,
-                              double *m, double *v, double *vhat, double alpha, double beta1,
-                              double beta2, double eps, double l1, double l2)
+                              const fo_product *gp, double *m, double *v, double *vhat,
+                              double alpha, double beta1, double beta2, double eps, double l1,
+                              double l2)

@@ -65,10 +65,16 @@ cdef object update_gradient(object g, str fn, dict state, object backend):
                          f"{np.shape(w)}")
     if not cnp.PyArray_IS_C_CONTIGUOUS(ga):
         return np.ascontiguousarray(ga)
+    return read_as_given(ga, state)
+
+
+cdef cnp.ndarray read_as_given(cnp.ndarray x, dict state):
+    """x, or a copy of it when it shares memory with an array the update writes: the update
+    must read the values it was given."""
     for s in state.values():
-        if s is not None and overlaps(ga, s):
-            return ga.copy()
-    return ga
+        if s is not None and overlaps(x, s):
+            return x.copy()
+    return x
 
 
 cdef cnp.ndarray product_factor(object x, str fn, int i, cnp.ndarray w):
@@ -105,13 +111,7 @@ cdef object product_gradient(tuple pair, str fn, cnp.ndarray w, dict state, obje
     cdef Config cfg = current_config()
     if resolve_backend(backend, cfg.isa, w.dtype, fn) != "fastops":
         return update_gradient(matmul(a, b, backend=backend), fn, state, None)
-    for s in state.values():  # the update must read the values it was given
-        if s is not None:
-            if overlaps(a, s):
-                a = a.copy()
-            if overlaps(b, s):
-                b = b.copy()
-    return (a, b)
+    return (read_as_given(a, state), read_as_given(b, state))
 
 
 cdef inline void *data_or_null(object a):
@@ -147,9 +147,12 @@ cdef UpdateOperands update_operands(cnp.ndarray w, object g, object s0=None, obj
         a, b = g
         u.g = NULL
         u.prod.a, u.prod.b = cnp.PyArray_DATA(a), cnp.PyArray_DATA(b)
-        u.prod.m, u.prod.k, u.prod.n = a.shape[0], a.shape[1], b.shape[1]
-        u.prod.rsa, u.prod.csa = a.strides[0] // isz, a.strides[1] // isz
-        u.prod.rsb, u.prod.csb = b.strides[0] // isz, b.strides[1] // isz
+        u.prod.m, u.prod.k, u.prod.n = (cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(a, 1),
+                                        cnp.PyArray_DIM(b, 1))
+        u.prod.rsa = cnp.PyArray_STRIDE(a, 0) // isz
+        u.prod.csa = cnp.PyArray_STRIDE(a, 1) // isz
+        u.prod.rsb = cnp.PyArray_STRIDE(b, 0) // isz
+        u.prod.csb = cnp.PyArray_STRIDE(b, 1) // isz
     else:
         u.g = cnp.PyArray_DATA(<cnp.ndarray>g)
     u.slot[0], u.slot[1], u.slot[2] = data_or_null(s0), data_or_null(s1), data_or_null(s2)
