@@ -234,8 +234,8 @@ FO_DEFINE_REF_KERNELS(double, d)
                     T, T);                                                                     \
         int dot_vl; /* 0: no dot-product kernel */                                             \
         void (*dot)(ptrdiff_t, const T *const *, const T *, ptrdiff_t, int, T *);              \
-        int (*pack_a)(ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t, T *);             \
-        int (*pack_b)(ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t, T *);             \
+        int (*pack_a)(ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t, T *, int *);      \
+        int (*pack_b)(ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t, T *, int *);      \
         int (*pack_bt)(ptrdiff_t, int, const T *, ptrdiff_t, ptrdiff_t, ptrdiff_t, T *);       \
         int dot_max_n, dot_min_k; /* the dot path's limits; 0: FO_SUP_MAX, FO_DOT_MIN_K */     \
         /* ukr over the steps kidx[0..kc) of B, A packed without its all-zero steps; NULL:    \

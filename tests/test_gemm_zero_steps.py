@@ -59,16 +59,29 @@ def test_skipped_zero_steps_change_no_bit(m, k, n, dtype, simd, exact_threads):
 
 
 @pytest.mark.parametrize("simd", SIMD_PATHS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
-def test_inf_or_nan_in_b_reaches_the_rows_whose_step_is_zero(bad, simd, exact_threads):
+# B row-major and transposed (the AVX2 packer reads them differently); the bad value in
+# the first and in the third column tile (on 2 threads each thread packs and checks its
+# own), in the partial last tile (the generic packer), and in the scalar tail of a
+# transposed block (k = 203 is not a multiple of 8)
+@pytest.mark.parametrize("b_layout,row,col", [("rows", 3, 5), ("rows", 3, 40), ("rows", 3, 66),
+                                              ("columns", 3, 5), ("columns", 201, 40)])
+def test_inf_or_nan_in_b_reaches_the_rows_whose_step_is_zero(bad, dtype, b_layout, row, col,
+                                                            simd, exact_threads):
     rng = np.random.default_rng(1)
-    a, b = sparse_rows(rng, 60, 200, np.float32), rng.standard_normal((200, 30)).astype(np.float32)
-    b[3, 5] = bad  # column 3 of A is zero in every row
+    k, n = 203, 70  # 5 column tiles of B: wide enough for the GEMM to skip zero steps
+    a = sparse_rows(rng, 60, k, dtype)
+    a[:, row] = 0  # the step B's bad row meets is zero in every row of A
+    b = rng.standard_normal((k, n)).astype(dtype)
+    if b_layout == "columns":
+        b = np.ascontiguousarray(b.T).T
+    b[row, col] = bad
     with fastops.config_context(simd=simd), np.errstate(invalid="ignore"):
         got = fastops.matmul(a, b, backend="fastops")
         want = np.matmul(a.astype(np.float64), b.astype(np.float64))
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
-    assert np.isnan(got[:, 5]).all()
+    assert np.isnan(got[:, col]).all()
 
 
 def test_all_zero_a_gives_zeros_whatever_out_held():
