@@ -2,24 +2,36 @@
 # layer's part for products (dtypes, stacks of matrices, out and overlap) over the backends
 # of matmul_backends.pxi.  Included by _kernels.pyx.
 
+cdef object F32 = np.dtype(np.float32), F64 = np.dtype(np.float64)
+
+
 cdef object product_dtype(object a, object b, str fn):
     """The float dtype of the product, or None when NumPy computes it (bool, integers,
     float16, longdouble)."""
+    cdef int ca = dtype_code(a), cb = dtype_code(b)
+    if ca >= 0 and cb >= 0:  # the usual case, without np.result_type's microsecond
+        return F32 if ca == FO_F32 and cb == FO_F32 else F64
     dt = np.result_type(a.dtype, b.dtype)
     if dt.type in (np.float32, np.float64):
         return np.dtype(dt.type)  # native byte order
     return None
 
 
-cdef cnp.ndarray gemm_ready(cnp.ndarray x, object dt):
-    """x as dtype dt with strides the kernels can index (copies only when needed)."""
-    x = kernel_ready(x, dt)
+cdef inline bint whole_strides(cnp.ndarray x) noexcept:
+    """Every stride a whole number of elements (the kernels index typed pointers)."""
     cdef int d
     cdef fo_idx isz = cnp.PyArray_ITEMSIZE(x)
     for d in range(cnp.PyArray_NDIM(x)):
         if cnp.PyArray_STRIDE(x, d) % isz:
-            return np.ascontiguousarray(x)
-    return x
+            return False
+    return True
+
+
+cdef cnp.ndarray gemm_ready(cnp.ndarray x, object dt):
+    """x as dtype dt with strides the kernels can index (copies only when needed)."""
+    if cnp.PyArray_TYPE(x) != (<cnp.dtype>dt).type_num or dtype_code(x) < 0:
+        x = kernel_ready(x, dt)
+    return x if whole_strides(x) else np.ascontiguousarray(x)
 
 
 cdef object product(object a, object b, object out, object backend, str fn):
@@ -36,7 +48,7 @@ cdef object product(object a, object b, object out, object backend, str fn):
     if a2.shape[-1] != b2.shape[-2]:
         raise ValueError(f"{fn}: inner dimensions differ: a has shape {a.shape} and b has "
                          f"shape {b.shape} ({a2.shape[-1]} != {b2.shape[-2]})")
-    batch = stack_shape(a2.shape[:-2], b2.shape[:-2])
+    batch = () if a2.ndim == 2 and b2.ndim == 2 else stack_shape(a2.shape[:-2], b2.shape[:-2])
     if batch is None:
         raise ValueError(f"{fn}: stack dimensions of a {a.shape} and b {b.shape} do not "
                          f"broadcast")
@@ -47,8 +59,8 @@ cdef object product(object a, object b, object out, object backend, str fn):
         c = result = np.empty(shape, dt)
     else:
         result = check_out_shape(out, shape, dt, fn)
-        if (overlaps(result, a2) or overlaps(result, b2) or not result.flags.aligned
-                or any(s % result.itemsize for s in result.strides)):
+        if (overlaps(result, a2) or overlaps(result, b2) or not cnp.PyArray_ISALIGNED(result)
+                or not whole_strides(result)):
             c = np.empty(shape, dt)  # the product must see the inputs as they were
         else:
             c = result

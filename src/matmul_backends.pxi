@@ -163,7 +163,11 @@ def auto_backend(int isa, object dtype):
     """The backend 'auto' runs: fastops' GEMM where its kernel for this ISA was measured at
     least as fast as BLAS (AVX2, AVX-512), BLAS elsewhere (the portable kernel reaches a third
     of OpenBLAS; NEON is not measured yet, docs/aarch64.md)."""
-    return "fastops" if fo_gemm_beats_blas(isa, np.dtype(dtype) == np.float64) else "blas"
+    return auto_name(isa, np.dtype(dtype) == np.float64)
+
+
+cdef inline str auto_name(int isa, bint is_double):
+    return "fastops" if fo_gemm_beats_blas(isa, is_double) else "blas"
 
 
 cdef str resolve_backend(object backend, int isa, object dtype, str fn):
@@ -176,5 +180,5 @@ cdef str resolve_backend(object backend, int isa, object dtype, str fn):
     else:
         raise ValueError(f"{fn}: backend must be None or one of {BACKEND_NAMES}, got {backend!r}")
     if name == "auto":
-        name = auto_backend(isa, dtype)
+        return auto_name(isa, (<cnp.dtype>dtype).type_num == cnp.NPY_FLOAT64)
     return name
