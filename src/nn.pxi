@@ -85,12 +85,13 @@ cdef object per_row(object v, fo_idx n, str fn, str arg, str kinds, str what, st
     return arr
 
 
-cdef cnp.ndarray labels_operand(object labels, fo_idx n, str fn):
-    """Integer labels as contiguous int64 of length n (shape (n,) or (n, 1)); their range is
-    checked by the kernel before any of them addresses memory."""
-    arr = per_row(labels, n, fn, "labels", "iu", "integers", f" to match the {n} rows")
+cdef cnp.ndarray labels_operand(object labels, fo_idx n, str fn, str arg="labels"):
+    """Integer labels (or row indices: arg names them) as contiguous int64 of length n
+    (shape (n,) or (n, 1)); their range is checked by the kernel before any of them
+    addresses memory."""
+    arr = per_row(labels, n, fn, arg, "iu", "integers", f" to match the {n} rows")
     if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
-        raise ValueError(f"{fn}: labels hold {arr.max()}, beyond any class index")
+        raise ValueError(f"{fn}: {arg} hold {arr.max()}, beyond any index")
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 

@@ -20,7 +20,7 @@ def take_rows(x, indices, out):
         raise TypeError(f"{fn}: out must be a float32 or float64 ndarray, got "
                         f"{getattr(out, 'dtype', type(out).__name__)}")
     cdef cnp.ndarray o = out
-    idx = labels_operand(indices, np.size(indices), fn)
+    idx = labels_operand(indices, np.size(indices), fn, "indices")
     cdef cnp.npy_intp dims[2]
     dims[0] = cnp.PyArray_DIM(idx, 0)
     dims[1] = cnp.PyArray_DIM(xa, 1)
