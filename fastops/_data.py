@@ -1,8 +1,9 @@
 """Input checking and batching for fit / evaluate / predict.
 
 x is never copied whole: each batch is gathered (fastops.nn.take_rows or np.take, when
-shuffling) or sliced, then cast into a float buffer of the model's dtype that is allocated once per batch size.  Targets
-and sample weights are small ((n,) or (n, k)) and are prepared once per call.
+shuffling) or sliced, then cast into a float buffer of the model's dtype that is allocated
+once per batch size.  Targets and sample weights are small ((n,) or (n, k)) and are prepared
+once per call.
 """
 import math
 
