@@ -117,7 +117,7 @@ class Dense(Layer):
         # the pair is handed over once: it holds views of the step's buffers, which must
         # not outlive the step (a pickled model would carry them)
         sources = self.gradients
-        product, self._kernel_product = getattr(self, "_kernel_product", None), None
+        product, self._kernel_product = self._kernel_product, None
         if sources and product is not None:
             sources[0] = product
         return sources

@@ -86,6 +86,16 @@ cdef object as_operand(object x, str fn, str arg):
     return arr
 
 
+cdef inline bint whole_strides(cnp.ndarray x) noexcept:
+    """Every stride a whole number of elements (the kernels index typed pointers)."""
+    cdef int d
+    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(x)
+    for d in range(cnp.PyArray_NDIM(x)):
+        if cnp.PyArray_STRIDE(x, d) % isz:
+            return False
+    return True
+
+
 cdef cnp.ndarray kernel_ready(object x, object dtype):
     """x as a native, aligned ndarray of `dtype` (copied only when it must be)."""
     cdef cnp.ndarray arr = np.asarray(x, dtype=dtype)

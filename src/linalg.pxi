@@ -17,16 +17,6 @@ cdef object product_dtype(object a, object b, str fn):
     return None
 
 
-cdef inline bint whole_strides(cnp.ndarray x) noexcept:
-    """Every stride a whole number of elements (the kernels index typed pointers)."""
-    cdef int d
-    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(x)
-    for d in range(cnp.PyArray_NDIM(x)):
-        if cnp.PyArray_STRIDE(x, d) % isz:
-            return False
-    return True
-
-
 cdef cnp.ndarray gemm_ready(cnp.ndarray x, object dt):
     """x as dtype dt with strides the kernels can index (copies only when needed)."""
     if cnp.PyArray_TYPE(x) != (<cnp.dtype>dt).type_num or dtype_code(x) < 0:

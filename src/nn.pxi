@@ -18,10 +18,7 @@ cdef cnp.ndarray as_rows(cnp.ndarray x, str fn, str arg):
         raise ValueError(f"{fn}: {arg} has an empty last axis (shape {np.shape(x)}); it needs at "
                          f"least one class")
     cdef cnp.ndarray r = x if cnp.PyArray_NDIM(x) == 2 else x.reshape(-1, np.shape(x)[-1])
-    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(r)
-    if cnp.PyArray_STRIDE(r, 0) % isz or cnp.PyArray_STRIDE(r, 1) % isz:
-        r = np.ascontiguousarray(r)
-    return r
+    return r if whole_strides(r) else np.ascontiguousarray(r)
 
 
 cdef inline fo_mat mat_of(cnp.ndarray r):
