@@ -82,6 +82,21 @@ enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT };
  * milliseconds.  OpenBLAS also runs them on one thread. */
 #define FO_FLOPS_PER_THREAD (1 << 21)
 
+/* Bytes of packed B that the blocked path on several threads (shared_body) keeps for all
+ * the row blocks to stream past: well inside the L3 cache, and a block of B deep enough in
+ * k (784 x 512 floats is 1.6 MB) that most products pack it in one go. */
+#define FO_SHARED_B_BYTES (4 << 20)
+/* ... and of packed A, which it packs once for all its units when a KC-deep slab of all of
+ * A's rows fits. */
+#ifndef FO_SHARED_A_BYTES
+#define FO_SHARED_A_BYTES (2 << 20)
+#endif
+/* Units of C per thread in shared_body's last phase: the more, the less a thread idles
+ * while another finishes its last, but each unit reads its A and B blocks again. */
+#ifndef FO_SHARED_UNITS
+#define FO_SHARED_UNITS 4
+#endif
+
 /* Elements of C from which fo_gemm_rows hands a whole product to fn on several threads. */
 #define FO_ROWS_PAR_MIN 32768
 
@@ -103,6 +118,71 @@ static int fo_gemm_threads(int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
 /* The region's threads meet (a no-op on one thread). */
 #define FO_SYNC(team, nt) \
     do { if ((nt) > 1) fo_barrier(team); } while (0)
+
+/* A thread's walk through the phases of a work-shared region (fo_pool.h: fo_claim): each
+ * phase's units split statically, as FO_SHARE would, but a thread whose share is done takes
+ * what is left of the others'.  So on an idle machine every thread computes with the panels
+ * it packed itself, as with static shares, and a thread that loses its CPU holds up the
+ * others only for the unit it is in. */
+typedef struct {
+    fo_team *team;
+    int tid, nt;
+    long units;    /* of the current phase */
+    long next;     /* one thread: the next unit */
+    long finished; /* units of all the phases before */
+    long taken[FO_POOL_MAX_THREADS]; /* per owner: units of its shares in those phases */
+} fo_phases;
+
+static void fo_phases_start(fo_phases *p, fo_team *team, int tid, int nt)
+{
+    p->team = team;
+    p->tid = tid;
+    p->nt = nt;
+    p->units = 0;
+    p->next = 0;
+    p->finished = 0;
+    memset(p->taken, 0, (size_t)nt * sizeof(long));
+}
+
+static void fo_phase_begin(fo_phases *p, long units)
+{
+    p->units = units;
+    p->next = 0;
+}
+
+/* The next unit of the phase for this thread, in [0, units), or -1 when none is left. */
+static long fo_phase_next(fo_phases *p)
+{
+    int i;
+    if (p->nt <= 1)
+        return p->next < p->units ? p->next++ : -1;
+    for (i = 0; i < p->nt; ++i) {
+        const int owner = (p->tid + i) % p->nt;
+        const long lo = p->units * owner / p->nt, size = p->units * (owner + 1) / p->nt - lo;
+        const long got = fo_claim(p->team, owner, p->taken[owner] + size);
+        if (got >= 0)
+            return lo + got - p->taken[owner];
+    }
+    return -1;
+}
+
+static void fo_phase_unit_done(fo_phases *p)
+{
+    if (p->nt > 1)
+        fo_finish(p->team);
+}
+
+/* Waits until every unit of the phase is done (only units others are computing remain). */
+static void fo_phase_end(fo_phases *p)
+{
+    int owner;
+    p->finished += p->units;
+    if (p->nt <= 1)
+        return;
+    for (owner = 0; owner < p->nt; ++owner)
+        p->taken[owner] += p->units * (owner + 1) / p->nt - p->units * owner / p->nt;
+    fo_await(p->team, p->finished);
+}
 
 /* 64-byte aligned buffers (cache line; an AVX-512 register) without relying on
  * aligned_alloc/posix_memalign, which MSVC lacks. */

@@ -63,6 +63,10 @@ static int fo_clamp_spin(int us)
 #define FO_LINE 128
 #define FO_FP_FLAGS (FE_DIVBYZERO | FE_OVERFLOW | FE_INVALID | FE_UNDERFLOW | FE_INEXACT)
 
+typedef struct {
+    _Alignas(FO_LINE) atomic_long taken; /* a line of its own: its owner bumps it per unit */
+} fo_share;
+
 struct fo_team {
     _Alignas(FO_LINE) fo_task task; /* the job: written by the owner before it posts */
     void *ctx;
@@ -74,6 +78,8 @@ struct fo_team {
     _Alignas(FO_LINE) atomic_int remaining; /* workers still in the task */
     atomic_int fp_flags;
     fo_event done; /* word: bumped by the last worker to finish */
+    _Alignas(FO_LINE) fo_event finished; /* word: units finished (fo_finish) */
+    fo_share shares[FO_POOL_MAX_THREADS];  /* per thread: units taken from its shares */
 };
 
 typedef struct {
@@ -95,6 +101,43 @@ static atomic_uint fo_fork_epoch; /* bumped in every forked child */
 static int fo_ncpus = 1;          /* CPUs this process may run on, at first use */
 static pthread_once_t fo_init_once = PTHREAD_ONCE_INIT;
 static _Thread_local int fo_in_task; /* nesting: a task's fo_parallel runs serially */
+
+/* The longest fo_await busy-waits before it sleeps.  It waits only for units another thread
+ * has claimed and is computing; when that thread has lost its CPU to another process, spinning
+ * on would only hold this CPU (and sched_yield, under EEVDF, gives it away for a whole slice),
+ * so it spins briefly and without yielding. */
+#ifndef FO_AWAIT_SPIN_US
+#define FO_AWAIT_SPIN_US 50
+#endif
+
+long fo_claim(fo_team *team, int owner, long end)
+{
+    atomic_long *taken = &team->shares[owner].taken;
+    long unit = atomic_load_explicit(taken, memory_order_relaxed);
+    /* relaxed: a unit's inputs were published by the fo_await that ended the previous phase */
+    while (unit < end)
+        if (atomic_compare_exchange_weak_explicit(taken, &unit, unit + 1, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return unit;
+    return -1;
+}
+
+void fo_finish(fo_team *team)
+{
+    fo_event_post(&team->finished); /* seq_cst: publishes the unit's results */
+}
+
+void fo_await(fo_team *team, long end)
+{
+    const int spin = team->spin_us < FO_AWAIT_SPIN_US ? team->spin_us : FO_AWAIT_SPIN_US;
+    for (;;) {
+        unsigned seen = atomic_load_explicit(&team->finished.word, memory_order_acquire);
+        if ((int)(seen - (unsigned)end) >= 0) /* modulo 2^32: the futex word is 32 bits */
+            return;
+        if (!fo_spin_while(&team->finished, seen, spin, (long long)spin * 1000))
+            fo_sleep_while(&team->finished, seen);
+    }
+}
 
 void fo_barrier(fo_team *team)
 {
@@ -123,7 +166,8 @@ static void *fo_worker_main(void *arg)
     for (;;) {
         atomic_fetch_add(&fo_spinners, 1);
         posted = fo_spin_while(&self->go, seen,
-                               atomic_load_explicit(&fo_spin_us, memory_order_relaxed));
+                               atomic_load_explicit(&fo_spin_us, memory_order_relaxed),
+                               FO_PURE_SPIN_NS);
         atomic_fetch_sub(&fo_spinners, 1);
         if (!posted)
             fo_sleep_while(&self->go, seen);
@@ -165,6 +209,7 @@ static void fo_pool_reset(void)
     atomic_store(&fo_the_team.remaining, 0);
     fo_event_reset(&fo_the_team.bar);
     fo_event_reset(&fo_the_team.done);
+    fo_event_reset(&fo_the_team.finished);
     atomic_store(&fo_nworkers, 0);
     atomic_store(&fo_spinners, 0);
     atomic_store(&fo_owner, 0);
@@ -252,6 +297,10 @@ int fo_parallel(int nthreads, fo_task task, void *ctx)
     team->spin_us = n > fo_ncpus ? 0 : atomic_load_explicit(&fo_spin_us, memory_order_relaxed);
     atomic_store_explicit(&team->fp_flags, 0, memory_order_relaxed);
     atomic_store_explicit(&team->remaining, n - 1, memory_order_relaxed);
+    /* no thread waits on these between regions */
+    atomic_store_explicit(&team->finished.word, 0, memory_order_relaxed);
+    for (i = 0; i < n; ++i)
+        atomic_store_explicit(&team->shares[i].taken, 0, memory_order_relaxed);
     done_before = atomic_load_explicit(&team->done.word, memory_order_relaxed);
     for (i = 1; i < n; ++i) /* only the workers this region needs */
         fo_event_post(&fo_workers[i].go);

@@ -28,6 +28,21 @@ int fo_parallel(int nthreads, fo_task task, void *ctx);
  * written before the barrier by any thread is visible after it to all (full fence). */
 void fo_barrier(fo_team *team);
 
+/* Work sharing, for tasks whose threads must never wait for another's static share (a thread
+ * that has lost its CPU to another process would hold up the others for a scheduler slice).
+ * The task walks phases of units, every thread the same phases.  Each thread owns a share of
+ * each phase's units and takes them first; then it takes what is left of the others' shares.
+ * fo_claim takes the next unit of `owner`'s shares: its shares of all phases are numbered
+ * 0, 1, 2, ... in order, and fo_claim returns the next number if it is below `end` (the end
+ * of the owner's share of the caller's phase), else -1.  fo_finish reports a claimed unit
+ * done; fo_await returns once `end` units (counted over all phases) are done, and what they
+ * wrote is then visible.  A thread that lags behind finds its phases taken and catches up
+ * without waiting for anyone.  Only for teams of more than one thread: a 1-thread task
+ * counts its units itself. */
+long fo_claim(fo_team *team, int owner, long end);
+void fo_finish(fo_team *team);
+void fo_await(fo_team *team, long end);
+
 /* Floating-point exception flags (FE_DIVBYZERO, FE_OVERFLOW, FE_INVALID, FE_UNDERFLOW,
  * FE_INEXACT of <fenv.h>) raised by the workers during a region are raised in the calling
  * thread before fo_parallel returns, so the caller can test its own flags after a

@@ -63,11 +63,11 @@ static void fo_event_reset(fo_event *ev)
 }
 
 /* Busy-wait at most `us` microseconds for ev->word to leave `old`; returns whether it did.
- * After the first FO_PURE_SPIN_NS the loop also yields the CPU: when the thread it waits for
+ * After the first `pure_ns` the loop also yields the CPU: when the thread it waits for
  * (or another process) is runnable on this CPU, pure spinning would make every hand-over cost
  * the whole spin time; with the CPU to itself, sched_yield returns at once. */
 #define FO_PURE_SPIN_NS 2000
-static int fo_spin_while(fo_event *ev, unsigned old, int us)
+static int fo_spin_while(fo_event *ev, unsigned old, int us, long long pure_ns)
 {
     long long start, now, deadline;
     int i;
@@ -84,7 +84,7 @@ static int fo_spin_while(fo_event *ev, unsigned old, int us)
                 return 1;
         }
         now = fo_now_ns();
-        if (now - start > FO_PURE_SPIN_NS)
+        if (now - start > pure_ns)
             sched_yield();
     } while (now < deadline);
     return 0;
@@ -125,7 +125,7 @@ static void fo_event_post(fo_event *ev)
 
 static void fo_wait_while(fo_event *ev, unsigned old, int spin_us)
 {
-    if (!fo_spin_while(ev, old, spin_us))
+    if (!fo_spin_while(ev, old, spin_us, FO_PURE_SPIN_NS))
         fo_sleep_while(ev, old);
 }
 

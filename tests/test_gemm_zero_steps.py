@@ -11,9 +11,12 @@ from helpers import SIMD_PATHS
 import fastops
 from fastops import _kernels
 
-# skipping runs from 4 column tiles of B (n > 48); the MR and NR edges, several KC blocks
+# skipping runs from 4 column tiles of B (n > 48); 2100 rows are too many for one packed
+# slab of A on several threads (each unit then packs and scans its own); the MR and NR
+# edges, several KC blocks
 # (k > 256), fewer tiles and the small-M path must give the same bits too
-SHAPES = [(128, 784, 64), (151, 40, 65), (64, 600, 70), (151, 40, 17), (7, 300, 33)]
+SHAPES = [(128, 784, 64), (151, 40, 65), (64, 600, 70), (151, 40, 17), (7, 300, 33),
+          (2100, 256, 70)]
 
 
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
@@ -67,11 +70,12 @@ def test_skipped_zero_steps_change_no_bit(m, k, n, dtype, simd, exact_threads):
 # transposed block (k = 203 is not a multiple of 8)
 @pytest.mark.parametrize("b_layout,row,col", [("rows", 3, 5), ("rows", 3, 40), ("rows", 3, 66),
                                               ("columns", 3, 5), ("columns", 201, 40)])
+@pytest.mark.parametrize("m", [60, 2700])
 def test_inf_or_nan_in_b_reaches_the_rows_whose_step_is_zero(bad, dtype, b_layout, row, col,
-                                                            simd, exact_threads):
+                                                            simd, exact_threads, m):
     rng = np.random.default_rng(1)
     k, n = 203, 70  # 5 column tiles of B: wide enough for the GEMM to skip zero steps
-    a = sparse_rows(rng, 60, k, dtype)
+    a = sparse_rows(rng, m, k, dtype)
     a[:, row] = 0  # the step B's bad row meets is zero in every row of A
     b = rng.standard_normal((k, n)).astype(dtype)
     if b_layout == "columns":

@@ -95,6 +95,21 @@ def test_block_edges(cfg, rng, dtype):
         assert_accurate(fastops.matmul(a, b), a, b)
 
 
+# The blocked path's work-shared layout on several threads (shared_body): A too tall for
+# one packed slab, so each unit packs its own rows (2100 x 256); B packed in two blocks
+# along k (20 x 300 x 4080: a KC-deep block of 4080 columns fills the B budget); and A
+# packed once per B block, with two or three such blocks (1100 x 600).
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2100, 256, 40), (20, 300, 4080), (1100, 600, 40)], ids=str)
+def test_work_shared_blocks(cfg, rng, dtype, shape):
+    m, k, n = shape
+    a = rng.uniform(-1, 1, (m, k)).astype(dtype)
+    b = rng.uniform(-1, 1, (k, n)).astype(dtype)
+    c = np.full((m, n), 7, dtype)
+    fastops.matmul(a, b, out=c)
+    assert_accurate(c, a, b)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_skinny_path_limits(cfg, rng, dtype):
     """Small N (and, transposed, small M) on both sides of where the kernels switch
