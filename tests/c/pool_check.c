@@ -156,6 +156,84 @@ static int check_barrier(char *msg)
     return ok;
 }
 
+/* ---- work sharing: phases of units, shares taken first, then stolen (fo_claim) ---- */
+
+#define CLAIM_PHASES 40
+#define CLAIM_UNITS 64
+
+typedef struct {
+    atomic_int runs[CLAIM_PHASES][CLAIM_UNITS]; /* times each unit ran */
+    atomic_int early;  /* units started before the previous phase was done */
+    atomic_int stolen; /* units run by a thread other than their share's owner */
+} claim_job;
+
+static void claim_task(void *ctx, int tid, int n, fo_team *team)
+{
+    claim_job *job = (claim_job *)ctx;
+    long taken[FO_POOL_MAX_THREADS] = {0}, finished = 0;
+    int phase, owner, i;
+    for (phase = 0; phase < CLAIM_PHASES; ++phase) {
+        const long units = 1 + phase % CLAIM_UNITS; /* shares of 0 units included */
+        if (tid == 1 && phase % 8 == 0)
+            sleep_us(3000); /* a thread that lost its CPU: the others must not wait for it */
+        long next = 0; /* one thread (fo_claim is for teams): it counts its units */
+        for (;;) {
+            long got = -1, lo = 0;
+            owner = 0;
+            if (n == 1) {
+                if (next == units)
+                    break;
+                got = next++;
+            }
+            for (i = 0; i < n && n > 1 && got < 0; ++i) {
+                owner = (tid + i) % n;
+                lo = units * owner / n;
+                got = fo_claim(team, owner, taken[owner] + units * (owner + 1) / n - lo);
+            }
+            if (got < 0)
+                break;
+            if (n > 1)
+                got = lo + got - taken[owner];
+            if (phase > 0)
+                for (i = 0; i < phase % CLAIM_UNITS; ++i)
+                    if (atomic_load(&job->runs[phase - 1][i]) != 1)
+                        atomic_fetch_add(&job->early, 1);
+            atomic_fetch_add(&job->runs[phase][got], 1);
+            if (owner != tid)
+                atomic_fetch_add(&job->stolen, 1);
+            if (n > 1)
+                fo_finish(team);
+        }
+        if (n == 1)
+            continue;
+        for (owner = 0; owner < n; ++owner)
+            taken[owner] += units * (owner + 1) / n - units * owner / n;
+        finished += units;
+        fo_await(team, finished);
+    }
+}
+
+static int check_claims(char *msg)
+{
+    static const int sizes[] = {2, 3, 8};
+    static claim_job job;
+    int s, phase, u, n, ok = 1, wrong = 0;
+    char *p = msg + sprintf(msg, "%d phases, every unit run once:", CLAIM_PHASES);
+    for (s = 0; s < 3; ++s) {
+        memset(&job, 0, sizeof job);
+        n = fo_parallel(sizes[s], claim_task, &job);
+        for (phase = 0; phase < CLAIM_PHASES; ++phase)
+            for (u = 0; u < CLAIM_UNITS; ++u)
+                wrong += atomic_load(&job.runs[phase][u]) != (u < 1 + phase % CLAIM_UNITS);
+        p += sprintf(p, " n=%d wrong %d early %d stolen %d;", n, wrong,
+                     atomic_load(&job.early), atomic_load(&job.stolen));
+        /* thread 1 sleeps at the start of every 8th phase: the others take its share */
+        ok &= n == expected_team(sizes[s]) && wrong == 0 && atomic_load(&job.early) == 0
+              && (n == 1 || atomic_load(&job.stolen) > 0);
+    }
+    return ok;
+}
+
 typedef struct {
     atomic_int inner_calls, bad;
 } nest_job;
@@ -251,7 +329,8 @@ static int check_spin_setting(char *msg)
 static const named_check checks[] = {
     {"lazy", check_lazy},           {"worker_fp_env", check_worker_fp_env},
     {"sum", check_sum},
-    {"barrier", check_barrier},     {"nesting", check_nesting},
+    {"barrier", check_barrier},     {"claims", check_claims},
+    {"nesting", check_nesting},
     {"concurrent", check_concurrent}, {"spin_setting", check_spin_setting},
     {"fp_flags", check_fp_flags},   {"rounding", check_rounding},
     {"idle", check_idle},           {"wake_only_needed", check_wake_only_needed},
