@@ -75,9 +75,12 @@ struct fo_team {
     int spin_us; /* of the barrier and the join: 0 when the team outnumbers the CPUs */
     _Alignas(FO_LINE) atomic_uint bar_count;
     fo_event bar; /* word: barrier generation */
-    _Alignas(FO_LINE) atomic_int remaining; /* workers still in the task */
+    /* Workers enter a region by bumping `entry` (fo_enter): the region's number, its size,
+     * whether it is closed to latecomers (fo_parallel_shared), and how many entered */
+    _Alignas(FO_LINE) _Atomic unsigned long long entry;
+    unsigned number; /* the owner's: regions so far */
     atomic_int fp_flags;
-    fo_event done; /* word: bumped by the last worker to finish */
+    fo_event left; /* word: bumped by every worker that leaves the task */
     _Alignas(FO_LINE) fo_event finished; /* word: units finished (fo_finish) */
     fo_share shares[FO_POOL_MAX_THREADS];  /* per thread: units taken from its shares */
 };
@@ -154,11 +157,38 @@ void fo_barrier(fo_team *team)
     }
 }
 
+#define FO_ENTRY_COUNT 0xffffull /* workers that entered */
+#define FO_ENTRY_CLOSED (1ull << 16)
+#define FO_ENTRY_N_SHIFT 17 /* the team size, 9 bits */
+#define FO_ENTRY_NUMBER_SHIFT 32
+
+/* A worker woken for a region enters the one now posted, if it is open, counts the worker
+ * in, and is not the one it entered last (*last): a worker late for a region of
+ * fo_parallel_shared can find the next region's entry word before that region's post, and
+ * wakes once more for the post.  Otherwise (a shared region that finished without it, or one
+ * of fewer threads) it must not touch the team's task.  A region's fields were written
+ * before its entry word, and do not change while an entered worker runs. */
+static int fo_enter(fo_team *team, int tid, unsigned *last)
+{
+    unsigned long long e = atomic_load_explicit(&team->entry, memory_order_acquire);
+    for (;;) {
+        const unsigned number = (unsigned)(e >> FO_ENTRY_NUMBER_SHIFT);
+        if ((e & FO_ENTRY_CLOSED) || tid >= (int)((e >> FO_ENTRY_N_SHIFT) & 0x1ff)
+                || number == *last)
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(&team->entry, &e, e + 1, memory_order_acquire,
+                                                  memory_order_acquire)) {
+            *last = number;
+            return 1;
+        }
+    }
+}
+
 static void *fo_worker_main(void *arg)
 {
     fo_worker *self = (fo_worker *)arg;
     fo_team *team = &fo_the_team;
-    unsigned seen = self->seen;
+    unsigned seen = self->seen, entered = 0; /* the number of the last region entered */
     int posted, flags;
     fo_in_task = 1; /* workers only ever run tasks */
     /* a thread starts with its creator's FP environment: no traps or flush-to-zero from it */
@@ -171,7 +201,11 @@ static void *fo_worker_main(void *arg)
         atomic_fetch_sub(&fo_spinners, 1);
         if (!posted)
             fo_sleep_while(&self->go, seen);
-        ++seen; /* the owner posts once per region, and waits for us before the next */
+        /* every post so far: a worker late for a region of fo_parallel_shared may find the
+         * next one already posted, and must run it once */
+        seen = atomic_load_explicit(&self->go.word, memory_order_acquire);
+        if (!fo_enter(team, self->tid, &entered))
+            continue;
         if (fegetround() != team->round)
             fesetround(team->round);
         flags = fetestexcept(FO_FP_FLAGS);
@@ -181,8 +215,7 @@ static void *fo_worker_main(void *arg)
         flags = fetestexcept(FO_FP_FLAGS);
         if (flags)
             atomic_fetch_or(&team->fp_flags, flags);
-        if (atomic_fetch_sub(&team->remaining, 1) == 1)
-            fo_event_post(&team->done);
+        fo_event_post(&team->left);
     }
     return NULL;
 }
@@ -206,9 +239,9 @@ static void fo_pool_reset(void)
         fo_event_reset(&fo_workers[i].go);
     fo_the_team.n = 1; /* barriers of a task interrupted by the fork no longer wait */
     atomic_store(&fo_the_team.bar_count, 0);
-    atomic_store(&fo_the_team.remaining, 0);
+    atomic_store(&fo_the_team.entry, FO_ENTRY_CLOSED); /* no worker enters a parent's region */
     fo_event_reset(&fo_the_team.bar);
-    fo_event_reset(&fo_the_team.done);
+    fo_event_reset(&fo_the_team.left);
     fo_event_reset(&fo_the_team.finished);
     atomic_store(&fo_nworkers, 0);
     atomic_store(&fo_spinners, 0);
@@ -273,11 +306,13 @@ static int fo_run_alone(fo_task task, void *ctx)
     return 1;
 }
 
-int fo_parallel(int nthreads, fo_task task, void *ctx)
+/* fo_parallel and fo_parallel_shared: `shared` closes the region to workers that have not
+ * entered it by the time the caller's task returns. */
+static int fo_region(int nthreads, fo_task task, void *ctx, int shared)
 {
     fo_team *team = &fo_the_team;
     int n, i, flags, free_flag = 0;
-    unsigned epoch, done_before;
+    unsigned epoch, left_before, workers;
     if (nthreads <= 1 || fo_in_task)
         return fo_run_alone(task, ctx);
     pthread_once(&fo_init_once, fo_pool_init);
@@ -296,12 +331,18 @@ int fo_parallel(int nthreads, fo_task task, void *ctx)
     /* more threads than CPUs: a spinner would hold the CPU a thread it waits for needs */
     team->spin_us = n > fo_ncpus ? 0 : atomic_load_explicit(&fo_spin_us, memory_order_relaxed);
     atomic_store_explicit(&team->fp_flags, 0, memory_order_relaxed);
-    atomic_store_explicit(&team->remaining, n - 1, memory_order_relaxed);
     /* no thread waits on these between regions */
     atomic_store_explicit(&team->finished.word, 0, memory_order_relaxed);
     for (i = 0; i < n; ++i)
         atomic_store_explicit(&team->shares[i].taken, 0, memory_order_relaxed);
-    done_before = atomic_load_explicit(&team->done.word, memory_order_relaxed);
+    left_before = atomic_load_explicit(&team->left.word, memory_order_relaxed);
+    if (++team->number == 0) /* 0 is a new worker's "entered none yet" */
+        team->number = 1;
+    /* release: a worker that sees this word sees the fields above */
+    atomic_store_explicit(&team->entry,
+                          (unsigned long long)team->number << FO_ENTRY_NUMBER_SHIFT
+                              | (unsigned long long)n << FO_ENTRY_N_SHIFT,
+                          memory_order_release);
     for (i = 1; i < n; ++i) /* only the workers this region needs */
         fo_event_post(&fo_workers[i].go);
     fo_in_task = 1;
@@ -309,12 +350,30 @@ int fo_parallel(int nthreads, fo_task task, void *ctx)
     fo_in_task = 0;
     if (atomic_load(&fo_fork_epoch) != epoch)
         return n; /* we are a child forked inside the task: its workers are gone */
-    fo_wait_while(&team->done, done_before, team->spin_us);
+    workers = (unsigned)n - 1;
+    if (shared) /* the work is done: wait only for the workers inside the task */
+        workers = (unsigned)(atomic_fetch_or(&team->entry, FO_ENTRY_CLOSED) & FO_ENTRY_COUNT);
+    for (;;) {
+        const unsigned seen = atomic_load(&team->left.word);
+        if (seen - left_before >= workers)
+            break;
+        fo_wait_while(&team->left, seen, team->spin_us);
+    }
     flags = atomic_load_explicit(&team->fp_flags, memory_order_relaxed);
     atomic_store_explicit(&fo_owner, 0, memory_order_release);
     if (flags)
         fo_raise_flags(flags);
     return n;
+}
+
+int fo_parallel(int nthreads, fo_task task, void *ctx)
+{
+    return fo_region(nthreads, task, ctx, 0);
+}
+
+int fo_parallel_shared(int nthreads, fo_task task, void *ctx)
+{
+    return fo_region(nthreads, task, ctx, 1);
 }
 
 int fo_pool_size(void)

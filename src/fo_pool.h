@@ -24,6 +24,12 @@ typedef void (*fo_task)(void *ctx, int tid, int nthreads, fo_team *team);
  * threads cannot be created, it runs with the workers it has (possibly n = 1). */
 int fo_parallel(int nthreads, fo_task task, void *ctx);
 
+/* fo_parallel for a task whose threads share its work with fo_claim (below), and whose
+ * calling thread returns from it only once every unit is done: a worker that has not entered
+ * the task by then (it has not had a CPU since the region began) is not waited for, and skips
+ * it.  Such a task must not use fo_barrier, since a thread may never arrive. */
+int fo_parallel_shared(int nthreads, fo_task task, void *ctx);
+
 /* All n threads of the region wait here until all have arrived (no-op for n = 1).  Memory
  * written before the barrier by any thread is visible after it to all (full fence). */
 void fo_barrier(fo_team *team);

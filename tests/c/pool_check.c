@@ -234,6 +234,56 @@ static int check_claims(char *msg)
     return ok;
 }
 
+/* ---- fo_parallel_shared: workers late for a region skip it, and run the next ---- */
+
+typedef struct {
+    atomic_int ran[FO_POOL_MAX_THREADS]; /* per tid: times it ran the current region */
+    atomic_int wrong;                    /* a task with a bad tid or n, or run twice */
+} late_job;
+
+static void late_task(void *ctx, int tid, int n, fo_team *team)
+{
+    late_job *job = (late_job *)ctx;
+    (void)team;
+    if (tid < 0 || tid >= n || atomic_fetch_add(&job->ran[tid], 1) != 0)
+        atomic_fetch_add(&job->wrong, 1);
+}
+
+static int check_shared_regions(char *msg)
+{
+    static late_job job;
+    const int rounds = quick ? 300 : 3000, spin_default = fo_pool_get_spin_us();
+    int r, t, n, skipped = 0, missed = 0;
+    /* spin 0: workers sleep between regions, so they are often late for a region whose
+     * caller's task takes no time; every plain region after one must still run every tid */
+    fo_pool_set_spin_us(0);
+    memset(&job, 0, sizeof job);
+    for (r = 0; r < rounds; ++r) {
+        const int size = 2 + r % 3;
+        const int shared = r % 2 == 0;
+        for (t = 0; t < FO_POOL_MAX_THREADS; ++t)
+            atomic_store(&job.ran[t], 0);
+        n = shared ? fo_parallel_shared(size, late_task, &job)
+                   : fo_parallel(size, late_task, &job);
+        if (n != expected_team(size))
+            atomic_fetch_add(&job.wrong, 1);
+        for (t = 0; t < n; ++t)
+            if (atomic_load(&job.ran[t]) == 0)
+                ++*(shared && t > 0 ? &skipped : &missed);
+        for (t = n; t < FO_POOL_MAX_THREADS; ++t)
+            if (atomic_load(&job.ran[t]) != 0)
+                atomic_fetch_add(&job.wrong, 1);
+    }
+    fo_pool_set_spin_us(spin_default);
+    sprintf(msg, "%d regions, shared and plain alternating: wrong %d, plain or caller missed %d, "
+            "shared regions' late workers skipped %d", rounds, atomic_load(&job.wrong), missed,
+            skipped);
+    /* no region may lose a thread that fo_parallel must wait for; late workers of shared
+     * regions must have been seen to skip at least once (with sleeping workers and empty
+     * tasks they are late almost every time) */
+    return atomic_load(&job.wrong) == 0 && missed == 0 && (expected_team(2) == 1 || skipped > 0);
+}
+
 typedef struct {
     atomic_int inner_calls, bad;
 } nest_job;
@@ -330,6 +380,7 @@ static const named_check checks[] = {
     {"lazy", check_lazy},           {"worker_fp_env", check_worker_fp_env},
     {"sum", check_sum},
     {"barrier", check_barrier},     {"claims", check_claims},
+    {"shared_regions", check_shared_regions},
     {"nesting", check_nesting},
     {"concurrent", check_concurrent}, {"spin_setting", check_spin_setting},
     {"fp_flags", check_fp_flags},   {"rounding", check_rounding},
