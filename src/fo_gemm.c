@@ -75,12 +75,13 @@ enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT };
 /* The dot-product path needs k long enough to pay for its horizontal sums. */
 #define FO_DOT_MIN_K 64
 
-/* Work (2*m*n*k flops) each thread must get before a second one is woken: about
- * 20 us of arithmetic per core.  On an idle machine 0.5 MFLOP would do (the MLP's
- * 1.3 MFLOP skinny products ran 1.35x faster on 2 threads), but when another process
- * holds a core every barrier waits a scheduler time slice: those products then took
- * milliseconds.  OpenBLAS also runs them on one thread. */
-#define FO_FLOPS_PER_THREAD (1 << 21)
+/* Work (2*m*n*k flops) each thread must get before a second one is woken: about 5 us of
+ * arithmetic per core, OpenBLAS's threshold too.  The MLP's 1.3 MFLOP products run
+ * 1.2-1.8x faster on 2 threads than on one.  With static shares and barriers they took
+ * milliseconds instead of 40 us when another process held a core, so this was 2 MFLOP;
+ * with work sharing a late worker is skipped (fo_parallel_shared), and under that load
+ * they take what they take on one thread. */
+#define FO_FLOPS_PER_THREAD (1 << 19)
 
 /* Bytes of packed B that the blocked path on several threads (shared_body) keeps for all
  * the row blocks to stream past: well inside the L3 cache, and a block of B deep enough in
@@ -115,18 +116,15 @@ static int fo_gemm_threads(int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
 /* Split `total` units statically over the region's threads: this thread's [lo, hi). */
 #define FO_SHARE(total, lo, hi) \
     ((lo) = (total) * tid / nt, (hi) = (total) * (tid + 1) / nt)
-/* The region's threads meet (a no-op on one thread). */
-#define FO_SYNC(team, nt) \
-    do { if ((nt) > 1) fo_barrier(team); } while (0)
-
 /* A thread's walk through the phases of a work-shared region (fo_pool.h: fo_claim): each
  * phase's units split statically, as FO_SHARE would, but a thread whose share is done takes
  * what is left of the others'.  So on an idle machine every thread computes with the panels
  * it packed itself, as with static shares, and a thread that loses its CPU holds up the
- * others only for the unit it is in. */
+ * others only for the unit it is in.  The region must run with fo_parallel_shared. */
 typedef struct {
     fo_team *team;
     int tid, nt;
+    int holding;   /* a claimed unit not yet reported done */
     long units;    /* of the current phase */
     long next;     /* one thread: the next unit */
     long finished; /* units of all the phases before */
@@ -138,6 +136,7 @@ static void fo_phases_start(fo_phases *p, fo_team *team, int tid, int nt)
     p->team = team;
     p->tid = tid;
     p->nt = nt;
+    p->holding = 0;
     p->units = 0;
     p->next = 0;
     p->finished = 0;
@@ -150,29 +149,48 @@ static void fo_phase_begin(fo_phases *p, long units)
     p->next = 0;
 }
 
-/* The next unit of the phase for this thread, in [0, units), or -1 when none is left. */
+/* A phase over `items` things in FO_SHARED_UNITS ranges per thread (one range on one
+ * thread), for fo_phase_next_range. */
+static void fo_phase_begin_items(fo_phases *p, ptrdiff_t items)
+{
+    fo_phase_begin(p, p->nt <= 1 ? (items > 0) : (long)FO_MIN(items, FO_SHARED_UNITS * p->nt));
+}
+
+/* This thread's next unit of the phase, in [0, units), or -1 when none is left; the unit it
+ * held before is reported done. */
 static long fo_phase_next(fo_phases *p)
 {
     int i;
     if (p->nt <= 1)
         return p->next < p->units ? p->next++ : -1;
+    if (p->holding)
+        fo_finish(p->team);
+    p->holding = 0;
     for (i = 0; i < p->nt; ++i) {
         const int owner = (p->tid + i) % p->nt;
         const long lo = p->units * owner / p->nt, size = p->units * (owner + 1) / p->nt - lo;
         const long got = fo_claim(p->team, owner, p->taken[owner] + size);
-        if (got >= 0)
+        if (got >= 0) {
+            p->holding = 1;
             return lo + got - p->taken[owner];
+        }
     }
     return -1;
 }
 
-static void fo_phase_unit_done(fo_phases *p)
+/* The next unit as a range [lo, hi) of the phase's items (fo_phase_begin_items). */
+static int fo_phase_next_range(fo_phases *p, ptrdiff_t items, ptrdiff_t *lo, ptrdiff_t *hi)
 {
-    if (p->nt > 1)
-        fo_finish(p->team);
+    const long u = fo_phase_next(p);
+    if (u < 0)
+        return 0;
+    *lo = items * u / p->units;
+    *hi = items * (u + 1) / p->units;
+    return 1;
 }
 
-/* Waits until every unit of the phase is done (only units others are computing remain). */
+/* Waits until every unit of the phase is done (only units others are computing remain);
+ * call it once fo_phase_next has returned -1. */
 static void fo_phase_end(fo_phases *p)
 {
     int owner;
