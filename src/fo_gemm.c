@@ -86,7 +86,9 @@ enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT };
 /* Bytes of packed B that the blocked path on several threads (shared_body) keeps for all
  * the row blocks to stream past: well inside the L3 cache, and a block of B deep enough in
  * k (784 x 512 floats is 1.6 MB) that most products pack it in one go. */
+#ifndef FO_SHARED_B_BYTES
 #define FO_SHARED_B_BYTES (4 << 20)
+#endif
 /* ... and of packed A, which it packs once for all its units when a KC-deep slab of all of
  * A's rows fits. */
 #ifndef FO_SHARED_A_BYTES
