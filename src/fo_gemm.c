@@ -89,10 +89,17 @@ enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT };
 #ifndef FO_SHARED_B_BYTES
 #define FO_SHARED_B_BYTES (4 << 20)
 #endif
-/* ... and of packed A, which it packs once for all its units when a KC-deep slab of all of
- * A's rows fits. */
+/* ... and of packed A, which it packs once for all its units (else each unit packs its
+ * rows) when FO_SHARED_A_BYTES holds a KC-deep slab of all of A's rows, B blocks then only
+ * as deep as those bytes allow; or when the slab is at most FO_SHARED_A_SLAB_MAX and B
+ * needs several blocks anyway.  On 2 threads: 2048^3 ran 5-8% faster with its 2.1 MB slab
+ * shared; 1024^3 9% slower with 4 MB of A per B block than with 2; 3000x784x512 10% slower
+ * when sharing its 2.4 MB slab cut its one B block into four. */
 #ifndef FO_SHARED_A_BYTES
 #define FO_SHARED_A_BYTES (2 << 20)
+#endif
+#ifndef FO_SHARED_A_SLAB_MAX
+#define FO_SHARED_A_SLAB_MAX (4 << 20)
 #endif
 /* Units of C per thread in shared_body's last phase: the more, the less a thread idles
  * while another finishes its last, but each unit reads its A and B blocks again. */

@@ -110,6 +110,16 @@ def test_work_shared_blocks(cfg, rng, dtype, shape):
     assert_accurate(c, a, b)
 
 
+def test_work_shared_a_slab_past_its_budget(cfg, rng):
+    """float64 1100 x 512 x 2100: a KC-deep slab of A (2.2 MB) is past the 2 MB budget but
+    shared, since B (4.3 MB a KC step) needs a block per step anyway."""
+    a = rng.uniform(-1, 1, (1100, 512))
+    b = rng.uniform(-1, 1, (512, 2100))
+    # against BLAS's float64 product: the exact reference of assert_accurate takes 20 s here,
+    # and a wrong block would be off by O(1), far past 512 roundings of products below 1
+    np.testing.assert_allclose(fastops.matmul(a, b), np.matmul(a, b), rtol=0, atol=1e-11)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_skinny_path_limits(cfg, rng, dtype):
     """Small N (and, transposed, small M) on both sides of where the kernels switch
