@@ -17,9 +17,9 @@ SRC = REPO / "src"
 C_DIR = REPO / "tests" / "c"
 CHECK_SOURCES = [C_DIR / "pool_check.c", C_DIR / "pool_check_state.c",
                  C_DIR / "pool_check_fork.c", SRC / "fo_pool.c"]
-CHECKS = ["lazy", "worker_fp_env", "sum", "barrier", "claims", "shared_regions", "nesting", "concurrent",
-          "spin_setting", "fp_flags", "rounding", "idle", "wake_only_needed", "fork_after_region",
-          "fork_during_regions", "fork_in_task", "max_threads"]
+CHECKS = ["lazy", "worker_fp_env", "sum", "barrier", "claims", "shared_regions", "nesting",
+          "concurrent", "spin_setting", "fp_flags", "rounding", "idle", "wake_only_needed",
+          "fork_after_region", "fork_during_regions", "fork_in_task", "max_threads"]
 STRICT = ["-O2", "-pthread", "-Wall", "-Wextra", "-Werror"]
 GCC = shutil.which("gcc")
 CLANG = shutil.which("clang")
