@@ -125,66 +125,13 @@ static int fo_gemm_threads(int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
 /* Split `total` units statically over the region's threads: this thread's [lo, hi). */
 #define FO_SHARE(total, lo, hi) \
     ((lo) = (total) * tid / nt, (hi) = (total) * (tid + 1) / nt)
-/* A thread's walk through the phases of a work-shared region (fo_pool.h: fo_claim): each
- * phase's units split statically, as FO_SHARE would, but a thread whose share is done takes
- * what is left of the others'.  So on an idle machine every thread computes with the panels
- * it packed itself, as with static shares, and a thread that loses its CPU holds up the
- * others only for the unit it is in.  The region must run with fo_parallel_shared. */
-typedef struct {
-    fo_team *team;
-    int tid, nt;
-    int holding;   /* a claimed unit not yet reported done */
-    long units;    /* of the current phase */
-    long next;     /* one thread: the next unit */
-    long finished; /* units of all the phases before */
-    long taken[FO_POOL_MAX_THREADS]; /* per owner: units of its shares in those phases */
-} fo_phases;
-
-static void fo_phases_start(fo_phases *p, fo_team *team, int tid, int nt)
-{
-    p->team = team;
-    p->tid = tid;
-    p->nt = nt;
-    p->holding = 0;
-    p->units = 0;
-    p->next = 0;
-    p->finished = 0;
-    memset(p->taken, 0, (size_t)nt * sizeof(long));
-}
-
-static void fo_phase_begin(fo_phases *p, long units)
-{
-    p->units = units;
-    p->next = 0;
-}
-
-/* A phase over `items` things in FO_SHARED_UNITS ranges per thread (one range on one
- * thread), for fo_phase_next_range. */
+/* The GEMM's phases (fo_pool.h: fo_phases; every path on several threads runs its task with
+ * fo_parallel_shared).  fo_phase_begin_items starts a phase over `items` things in
+ * FO_SHARED_UNITS ranges per thread (one range on one thread), and fo_phase_next_range
+ * hands them out as [lo, hi). */
 static void fo_phase_begin_items(fo_phases *p, ptrdiff_t items)
 {
     fo_phase_begin(p, p->nt <= 1 ? (items > 0) : (long)FO_MIN(items, FO_SHARED_UNITS * p->nt));
-}
-
-/* This thread's next unit of the phase, in [0, units), or -1 when none is left; the unit it
- * held before is reported done. */
-static long fo_phase_next(fo_phases *p)
-{
-    int i;
-    if (p->nt <= 1)
-        return p->next < p->units ? p->next++ : -1;
-    if (p->holding)
-        fo_finish(p->team);
-    p->holding = 0;
-    for (i = 0; i < p->nt; ++i) {
-        const int owner = (p->tid + i) % p->nt;
-        const long lo = p->units * owner / p->nt, size = p->units * (owner + 1) / p->nt - lo;
-        const long got = fo_claim(p->team, owner, p->taken[owner] + size);
-        if (got >= 0) {
-            p->holding = 1;
-            return lo + got - p->taken[owner];
-        }
-    }
-    return -1;
 }
 
 /* The next unit as a range [lo, hi) of the phase's items (fo_phase_begin_items). */
@@ -196,19 +143,6 @@ static int fo_phase_next_range(fo_phases *p, ptrdiff_t items, ptrdiff_t *lo, ptr
     *lo = items * u / p->units;
     *hi = items * (u + 1) / p->units;
     return 1;
-}
-
-/* Waits until every unit of the phase is done (only units others are computing remain);
- * call it once fo_phase_next has returned -1. */
-static void fo_phase_end(fo_phases *p)
-{
-    int owner;
-    p->finished += p->units;
-    if (p->nt <= 1)
-        return;
-    for (owner = 0; owner < p->nt; ++owner)
-        p->taken[owner] += p->units * (owner + 1) / p->nt - p->units * owner / p->nt;
-    fo_await(p->team, p->finished);
 }
 
 /* 64-byte aligned buffers (cache line; an AVX-512 register) without relying on

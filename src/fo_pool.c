@@ -113,7 +113,8 @@ static _Thread_local int fo_in_task; /* nesting: a task's fo_parallel runs seria
 #define FO_AWAIT_SPIN_US 50
 #endif
 
-long fo_claim(fo_team *team, int owner, long end)
+/* The next unit of `owner`'s shares (numbered over all phases) if below `end`, else -1. */
+static long fo_claim(fo_team *team, int owner, long end)
 {
     atomic_long *taken = &team->shares[owner].taken;
     long unit = atomic_load_explicit(taken, memory_order_relaxed);
@@ -125,12 +126,13 @@ long fo_claim(fo_team *team, int owner, long end)
     return -1;
 }
 
-void fo_finish(fo_team *team)
+static void fo_finish(fo_team *team)
 {
     fo_event_post(&team->finished); /* seq_cst: publishes the unit's results */
 }
 
-void fo_await(fo_team *team, long end)
+/* Returns once `end` units (counted over all phases) are done. */
+static void fo_await(fo_team *team, long end)
 {
     const int spin = team->spin_us < FO_AWAIT_SPIN_US ? team->spin_us : FO_AWAIT_SPIN_US;
     for (;;) {
@@ -401,3 +403,54 @@ int fo_pool_spinning(void)
 #include "fo_pool_cputime.inc"
 
 #endif /* threads */
+
+#include <string.h>
+
+void fo_phases_start(fo_phases *p, fo_team *team, int tid, int nt)
+{
+    p->team = team;
+    p->tid = tid;
+    p->nt = nt;
+    p->holding = 0;
+    p->units = 0;
+    p->next = 0;
+    p->finished = 0;
+    memset(p->taken, 0, (size_t)nt * sizeof(long));
+}
+
+void fo_phase_begin(fo_phases *p, long units)
+{
+    p->units = units;
+    p->next = 0;
+}
+
+long fo_phase_next(fo_phases *p)
+{
+    int i;
+    if (p->nt <= 1)
+        return p->next < p->units ? p->next++ : -1;
+    if (p->holding)
+        fo_finish(p->team);
+    p->holding = 0;
+    for (i = 0; i < p->nt; ++i) {
+        const int owner = (p->tid + i) % p->nt;
+        const long lo = p->units * owner / p->nt, size = p->units * (owner + 1) / p->nt - lo;
+        const long got = fo_claim(p->team, owner, p->taken[owner] + size);
+        if (got >= 0) {
+            p->holding = 1;
+            return lo + got - p->taken[owner];
+        }
+    }
+    return -1;
+}
+
+void fo_phase_end(fo_phases *p)
+{
+    int owner;
+    p->finished += p->units;
+    if (p->nt <= 1)
+        return;
+    for (owner = 0; owner < p->nt; ++owner)
+        p->taken[owner] += p->units * (owner + 1) / p->nt - p->units * owner / p->nt;
+    fo_await(p->team, p->finished);
+}

@@ -24,7 +24,7 @@ typedef void (*fo_task)(void *ctx, int tid, int nthreads, fo_team *team);
  * threads cannot be created, it runs with the workers it has (possibly n = 1). */
 int fo_parallel(int nthreads, fo_task task, void *ctx);
 
-/* fo_parallel for a task whose threads share its work with fo_claim (below), and whose
+/* fo_parallel for a task whose threads share its work with fo_phases (below), and whose
  * calling thread returns from it only once every unit is done: a worker that has not entered
  * the task by then (it has not had a CPU since the region began) is not waited for, and skips
  * it.  Such a task must not use fo_barrier, since a thread may never arrive. */
@@ -36,18 +36,35 @@ void fo_barrier(fo_team *team);
 
 /* Work sharing, for tasks whose threads must never wait for another's static share (a thread
  * that has lost its CPU to another process would hold up the others for a scheduler slice).
- * The task walks phases of units, every thread the same phases.  Each thread owns a share of
- * each phase's units and takes them first; then it takes what is left of the others' shares.
- * fo_claim takes the next unit of `owner`'s shares: its shares of all phases are numbered
- * 0, 1, 2, ... in order, and fo_claim returns the next number if it is below `end` (the end
- * of the owner's share of the caller's phase), else -1.  fo_finish reports a claimed unit
- * done; fo_await returns once `end` units (counted over all phases) are done, and what they
- * wrote is then visible.  A thread that lags behind finds its phases taken and catches up
- * without waiting for anyone.  Only for teams of more than one thread: a 1-thread task
- * counts its units itself. */
-long fo_claim(fo_team *team, int owner, long end);
-void fo_finish(fo_team *team);
-void fo_await(fo_team *team, long end);
+ * Every thread of the task walks the same phases of units with its own fo_phases:
+ *
+ *     fo_phases ph;
+ *     fo_phases_start(&ph, team, tid, nt);
+ *     fo_phase_begin(&ph, units);
+ *     while ((u = fo_phase_next(&ph)) >= 0)
+ *         run(u);
+ *     fo_phase_end(&ph);   // then the next phase
+ *
+ * A phase's units are split into static shares, as [units*t/nt, units*(t+1)/nt); a thread
+ * takes its own share first, then what is left of the others'.  fo_phase_next reports the
+ * unit the thread held before as done.  fo_phase_end returns once every unit of the phase is
+ * done (only units other threads are computing remain), and what they wrote is then
+ * visible.  A thread that lags behind finds its phases taken and catches up without waiting.
+ * On one thread (nt = 1, any team) it just counts. */
+typedef struct {
+    fo_team *team;
+    int tid, nt;
+    int holding;   /* a claimed unit not yet reported done */
+    long units;    /* of the current phase */
+    long next;     /* one thread: the next unit */
+    long finished; /* units of all the phases before */
+    long taken[FO_POOL_MAX_THREADS]; /* per owner: units of its shares in those phases */
+} fo_phases;
+
+void fo_phases_start(fo_phases *p, fo_team *team, int tid, int nt);
+void fo_phase_begin(fo_phases *p, long units);
+long fo_phase_next(fo_phases *p);
+void fo_phase_end(fo_phases *p);
 
 /* Floating-point exception flags (FE_DIVBYZERO, FE_OVERFLOW, FE_INVALID, FE_UNDERFLOW,
  * FE_INEXACT of <fenv.h>) raised by the workers during a region are raised in the calling

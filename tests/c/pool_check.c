@@ -156,7 +156,7 @@ static int check_barrier(char *msg)
     return ok;
 }
 
-/* ---- work sharing: phases of units, shares taken first, then stolen (fo_claim) ---- */
+/* ---- work sharing: phases of units, shares taken first, then stolen (fo_phases) ---- */
 
 #define CLAIM_PHASES 40
 #define CLAIM_UNITS 64
@@ -170,46 +170,27 @@ typedef struct {
 static void claim_task(void *ctx, int tid, int n, fo_team *team)
 {
     claim_job *job = (claim_job *)ctx;
-    long taken[FO_POOL_MAX_THREADS] = {0}, finished = 0;
+    fo_phases ph;
+    long u;
     int phase, owner, i;
+    fo_phases_start(&ph, team, tid, n);
     for (phase = 0; phase < CLAIM_PHASES; ++phase) {
         const long units = 1 + phase % CLAIM_UNITS; /* shares of 0 units included */
         if (tid == 1 && phase % 8 == 0)
             sleep_us(3000); /* a thread that lost its CPU: the others must not wait for it */
-        long next = 0; /* one thread (fo_claim is for teams): it counts its units */
-        for (;;) {
-            long got = -1, lo = 0;
-            owner = 0;
-            if (n == 1) {
-                if (next == units)
-                    break;
-                got = next++;
-            }
-            for (i = 0; i < n && n > 1 && got < 0; ++i) {
-                owner = (tid + i) % n;
-                lo = units * owner / n;
-                got = fo_claim(team, owner, taken[owner] + units * (owner + 1) / n - lo);
-            }
-            if (got < 0)
-                break;
-            if (n > 1)
-                got = lo + got - taken[owner];
+        fo_phase_begin(&ph, units);
+        while ((u = fo_phase_next(&ph)) >= 0) {
             if (phase > 0)
                 for (i = 0; i < phase % CLAIM_UNITS; ++i)
                     if (atomic_load(&job->runs[phase - 1][i]) != 1)
                         atomic_fetch_add(&job->early, 1);
-            atomic_fetch_add(&job->runs[phase][got], 1);
+            atomic_fetch_add(&job->runs[phase][u], 1);
+            for (owner = 0; u >= units * (owner + 1) / n; ++owner) /* whose share u is */
+                ;
             if (owner != tid)
                 atomic_fetch_add(&job->stolen, 1);
-            if (n > 1)
-                fo_finish(team);
         }
-        if (n == 1)
-            continue;
-        for (owner = 0; owner < n; ++owner)
-            taken[owner] += units * (owner + 1) / n - units * owner / n;
-        finished += units;
-        fo_await(team, finished);
+        fo_phase_end(&ph);
     }
 }
 
