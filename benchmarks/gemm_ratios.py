@@ -63,12 +63,12 @@ def best_time(fn, min_seconds):
     return median_seconds(fn, seconds=min_seconds)
 
 
-def fma_peak(threads):
-    """GFLOP/s of `threads` threads of independent 256-bit FMAs (benchmarks/c/fma_peak.c)."""
+def fma_peak(threads, bits):
+    """GFLOP/s of `threads` threads of independent `bits`-wide FMAs (benchmarks/c/fma_peak.c)."""
     exe = os.path.join(tempfile.gettempdir(), "fastops_fma_peak")
     subprocess.run(["gcc", "-O2", "-pthread", "-o", exe, os.path.join(HERE, "c", "fma_peak.c")],
                    check=True)
-    out = subprocess.run([exe, str(threads), "12", "0.5"], check=True, capture_output=True,
+    out = subprocess.run([exe, str(threads), "12", "0.5", str(bits)], check=True, capture_output=True,
                          text=True).stdout
     total = next(ln for ln in out.splitlines() if ln.startswith("total:"))
     return float(total.split()[1])
@@ -91,8 +91,10 @@ def main():
                       for b in blas))
     if os.environ.get("OPENBLAS_CORETYPE"):
         print("WARNING: OPENBLAS_CORETYPE is set: OpenBLAS runs a forced kernel")
-    peak1 = fma_peak(1)
-    print(f"FMA peak, 1 core: {peak1:.0f} GFLOP/s float32")
+    # the peak of the vector width fastops runs: 512-bit FMAs double it on AVX-512 cores
+    bits = 512 if fastops.get_simd() == "avx512" else 256
+    peak1 = fma_peak(1, bits)
+    print(f"FMA peak, 1 core, {bits}-bit: {peak1:.0f} GFLOP/s float32")
     for nt in (int(t) for t in args.threads.split(",")):
         print(f"\n{nt} thread(s): fastops GFLOP/s / OpenBLAS GFLOP/s (>1: fastops faster), "
               f"median of {args.rounds} interleaved rounds")

@@ -51,7 +51,7 @@
 #define FO_S512_NC 4096
 #endif
 #ifndef FO_S512_KC
-#define FO_S512_KC 256
+#define FO_S512_KC 512
 #endif
 #ifndef FO_S512_MC
 #define FO_S512_MC 144
@@ -312,14 +312,30 @@ static const fo_skernel kernel_avx2_s = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx
                                          pack_bt_s_avx2, 15, 96, ukr_skip_s_avx2};
 static const fo_dkernel kernel_avx2_d = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2, sup_d_avx2,
                                          0, NULL, NULL, NULL, NULL, 0, 0, ukr_skip_d_avx2};
-/* AVX-512: a sweep of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512, 1 thread)
- * was flat within the +-5% noise of this shared machine, so the AVX2 values stay (MC a
- * multiple of MR).  The KC x 64 float sliver of B (64 KiB) is then larger than L1d and
- * streams from L2 along with the broadcasts; KC = 128 (sliver in L1) measured 5-10%
- * slower at 2048^3 (twice the passes over C). */
+/* AVX-512: on Zen 4 a sweep of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512,
+ * 1 thread) was flat within the +-5% noise of that shared machine.  On an Emerald Rapids
+ * Xeon (2 MiB L2) KC = 512 ran 2048^3 8-12% faster than 256 (half the passes over a C that
+ * lives in L3) and the rest within noise, so KC is 512.  The KC x 64 float sliver of B
+ * (128 KiB) is larger than L1d and streams from L2 along with the broadcasts; KC = 128
+ * (sliver in L1) measured 5-10% slower at 2048^3 on Zen 4.  Prefetching the C tile at
+ * the start of the micro-kernel (to L1 or L2), or the next B sliver into L2 between
+ * tiles, measured 3-10% slower on the Xeon. */
+/* The AVX2 packers serve the AVX-512 tile where its shape is theirs (a sweep's -D tile
+ * falls back to the generic loops). */
+#if FO_S512_MR == 6
+#define FO_S512_PACK_A pack_a_s_avx2
+#else
+#define FO_S512_PACK_A NULL
+#endif
+#if FO_S512_NV == 4
+#define FO_S512_PACK_B pack_b64_s_avx2
+#else
+#define FO_S512_PACK_B NULL
+#endif
 static const fo_skernel kernel_avx512_s = {FO_S512_MR, 16 * FO_S512_NV, FO_S512_MC, FO_S512_KC,
                                            FO_S512_NC, 6, 16, ukr_s_avx512, sup_s_avx2, 16,
-                                           dot_s_avx512, NULL, NULL, NULL, 0, 0, NULL};
+                                           dot_s_avx512, FO_S512_PACK_A, FO_S512_PACK_B,
+                                           pack_bt_s_avx2, 0, 0, NULL};
 static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_MC, FO_D512_KC,
                                            4096, 6, 8, ukr_d_avx512, sup_d_avx2, 8,
                                            dot_d_avx512, NULL, NULL, NULL, 0, 0, NULL};
