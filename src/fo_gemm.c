@@ -335,10 +335,10 @@ static const fo_dkernel kernel_avx2_d = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2, 
 static const fo_skernel kernel_avx512_s = {FO_S512_MR, 16 * FO_S512_NV, FO_S512_MC, FO_S512_KC,
                                            FO_S512_NC, 6, 16, ukr_s_avx512, sup_s_avx2, 16,
                                            dot_s_avx512, FO_S512_PACK_A, FO_S512_PACK_B,
-                                           pack_bt_s_avx2, 0, 0, NULL};
+                                           pack_bt_s_avx2, 0, 0, ukr_skip_s_avx512};
 static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_MC, FO_D512_KC,
                                            4096, 6, 8, ukr_d_avx512, sup_d_avx2, 8,
-                                           dot_d_avx512, NULL, NULL, NULL, 0, 0, NULL};
+                                           dot_d_avx512, NULL, NULL, NULL, 0, 0, ukr_skip_d_avx512};
 #endif
 
 /* The driver, with its pick, blocking and public entry, once per element type. */

@@ -11,12 +11,12 @@ from helpers import SIMD_PATHS
 import fastops
 from fastops import _kernels
 
-# skipping runs from 4 column tiles of B (n > 48); 2100 rows are too many for one packed
-# slab of A on several threads (each unit then packs and scans its own); the MR and NR
-# edges, several KC blocks
-# (k > 256), fewer tiles and the small-M path must give the same bits too
+# skipping runs from 4 column tiles of B (AVX2: n > 48; AVX-512, 64-wide tiles: n > 192);
+# 2100 rows are too many for one packed slab of A on several threads (each unit then packs
+# and scans its own); the MR and NR edges, several KC blocks (AVX2: k > 256; AVX-512:
+# k > 512), fewer tiles and the small-M path must give the same bits too
 SHAPES = [(128, 784, 64), (151, 40, 65), (64, 600, 70), (151, 40, 17), (7, 300, 33),
-          (2100, 256, 70)]
+          (2100, 256, 70), (128, 784, 512), (151, 1100, 260)]
 
 
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
@@ -64,17 +64,19 @@ def test_skipped_zero_steps_change_no_bit(m, k, n, dtype, simd, exact_threads):
 @pytest.mark.parametrize("simd", SIMD_PATHS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
-# B row-major and transposed (the AVX2 packer reads them differently); the bad value in
-# the first and in the third column tile (on 2 threads each thread packs and checks its
+# B row-major and transposed (the SIMD packers read them differently); the bad value in
+# the first and in a middle column tile (on 2 threads each thread packs and checks its
 # own), in the partial last tile (the generic packer), and in the scalar tail of a
 # transposed block (k = 203 is not a multiple of 8)
-@pytest.mark.parametrize("b_layout,row,col", [("rows", 3, 5), ("rows", 3, 40), ("rows", 3, 66),
-                                              ("columns", 3, 5), ("columns", 201, 40)])
+@pytest.mark.parametrize("b_layout,row,col", [("rows", 3, 5), ("rows", 3, 130), ("rows", 3, 258),
+                                              ("columns", 3, 5), ("columns", 201, 130)])
 @pytest.mark.parametrize("m", [60, 2700])
 def test_inf_or_nan_in_b_reaches_the_rows_whose_step_is_zero(bad, dtype, b_layout, row, col,
                                                             simd, exact_threads, m):
     rng = np.random.default_rng(1)
-    k, n = 203, 70  # 5 column tiles of B: wide enough for the GEMM to skip zero steps
+    # 5 column tiles of B at AVX-512's 64 columns (17 at AVX2's 16): wide enough for the
+    # GEMM to skip zero steps
+    k, n = 203, 260
     a = sparse_rows(rng, m, k, dtype)
     a[:, row] = 0  # the step B's bad row meets is zero in every row of A
     b = rng.standard_normal((k, n)).astype(dtype)
