@@ -12,6 +12,7 @@
  * The driver (fo_gemm_driver.inc) is shared by all kernels.  Blocksizes live in the
  * kernel tables at the end of this file, with the cache level each one targets.
  */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,65 @@ static void fo_free(void *p)
 {
     if (p != NULL)
         free(((void **)p)[-1]);
+}
+
+/* The buffers of a call (packed A and B, the rows of fo_gemm_rows, the zero-step lists)
+ * come from one block, and one block is kept for the next call.  Allocated and freed per
+ * call, they faulted in fresh pages on every call once they passed glibc's trim threshold:
+ * the fused optimizer update's product (784 x 128 x 512, 1.2 MB of buffers) took 260 page
+ * faults a call, 25% of its time on 2 threads.  A call that finds the kept block in use
+ * (another thread's GEMM) allocates its own; blocks past FO_WORKSPACE_KEEP_MAX are never
+ * kept.  A child forked while the block was in use allocates its own forever. */
+#define FO_WORKSPACE_KEEP_MAX ((size_t)32 << 20)
+static atomic_int fo_ws_busy; /* 1 while a call holds the kept block */
+static void *fo_ws_block;     /* guarded by fo_ws_busy */
+static size_t fo_ws_size;
+
+typedef struct {
+    unsigned char *base;
+    int kept;
+} fo_workspace;
+
+/* `bytes` of 64-byte aligned memory, or NULL. */
+static void *fo_workspace_take(fo_workspace *w, size_t bytes)
+{
+    int idle = 0;
+    w->kept = 0;
+    if (bytes <= FO_WORKSPACE_KEEP_MAX
+            && atomic_compare_exchange_strong_explicit(&fo_ws_busy, &idle, 1,
+                                                       memory_order_acquire,
+                                                       memory_order_relaxed)) {
+        if (fo_ws_size < bytes) {
+            fo_free(fo_ws_block);
+            fo_ws_block = fo_alloc(bytes);
+            fo_ws_size = fo_ws_block != NULL ? bytes : 0;
+        }
+        if (fo_ws_block != NULL) {
+            w->kept = 1;
+            return w->base = (unsigned char *)fo_ws_block;
+        }
+        atomic_store_explicit(&fo_ws_busy, 0, memory_order_release);
+        return w->base = NULL;
+    }
+    return w->base = (unsigned char *)fo_alloc(bytes);
+}
+
+static void fo_workspace_give_back(fo_workspace *w)
+{
+    if (w->kept)
+        atomic_store_explicit(&fo_ws_busy, 0, memory_order_release);
+    else
+        fo_free(w->base);
+    w->base = NULL;
+    w->kept = 0;
+}
+
+/* Carves `bytes` (rounded up to 64) off *cursor. */
+static void *fo_carve(unsigned char **cursor, size_t bytes)
+{
+    void *p = *cursor;
+    *cursor += (bytes + 63) & ~(size_t)63;
+    return p;
 }
 
 /* ------------------------------------------------------------------------------

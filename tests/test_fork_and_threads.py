@@ -164,3 +164,46 @@ def test_kernels_from_many_python_threads_give_the_serial_results():
     for t in threads:
         t.join(120)
     assert not any(t.is_alive() for t in threads) and errors == []
+
+
+def test_concurrent_products_of_different_sizes_keep_their_own_buffers():
+    # one GEMM at a time holds the kept packing block and the others allocate their own
+    # (fo_gemm.c: fo_workspace_take): products of different sizes, some sparse enough to
+    # skip zero steps, and fused optimizer updates (the rows path), from 4 Python threads
+    rng = np.random.default_rng(4)
+    cases = []
+    for i, (m, k, n) in enumerate([(300, 784, 512), (1000, 300, 260), (128, 784, 512),
+                                   (64, 2000, 700)]):
+        a = rng.standard_normal((m, k)).astype(np.float32)
+        if i % 2 == 0:
+            a[rng.random((m, k)) < 0.8] = 0
+        cases.append((a, rng.standard_normal((k, n)).astype(np.float32)))
+    w0 = rng.standard_normal((784, 512)).astype(np.float32)
+    x, dz = cases[2][0], rng.standard_normal((128, 512)).astype(np.float32)
+
+    def update(w):  # a Dense kernel's gradient as the pair (x.T, dz): the rows path
+        fastops.nn.sgd_update(w, (x.T, dz), learning_rate=0.01, backend="fastops")
+        return w
+
+    with fastops.config_context(num_threads=2):
+        expected = [fastops.matmul(a, b) for a, b in cases]
+        w_expected = update(w0.copy())
+    errors = []
+
+    def worker(j):
+        for r in range(8):
+            i = (j + r) % (len(cases) + 1)
+            with fastops.config_context(num_threads=2):
+                if i == len(cases):
+                    ok = np.array_equal(update(w0.copy()), w_expected)
+                else:
+                    ok = np.array_equal(fastops.matmul(*cases[i]), expected[i])
+            if not ok:
+                errors.append(f"thread {j}, case {i}")
+
+    threads = [threading.Thread(target=worker, args=(j,)) for j in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads) and errors == []
