@@ -34,8 +34,8 @@
 #define FO_MAX_TILE (16 * 64) /* largest MR * NR of any kernel */
 #define FO_DOT_R 4             /* rows of A per dot-product kernel call */
 
-/* AVX-512 tile heights (rows of A per micro-kernel; the width is 2 vectors) and
- * blocks; -D overrides are for tuning sweeps only */
+/* AVX-512 tiles (MR rows of A per micro-kernel, NV vectors wide) and blocks; -D overrides
+ * are for tuning sweeps only */
 #ifndef FO_S512_MR
 #define FO_S512_MR 6
 #endif
