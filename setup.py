@@ -31,13 +31,20 @@ EXTENSIONS = {
                   "src/fo_pool.c", "src/fo_blas_threads.c"], False),
     "_cython_kernels": (["src/_cython_kernels.pyx"], True),
     "_cython_kernels_avx2": (["src/_cython_kernels_avx2.pyx"], True),
+    "_cython_kernels_avx512": (["src/_cython_kernels_avx512.pyx"], True),
 }
 
-# Extensions compiled with flags of their own.  The AVX2 build of the pure-Cython rung
-# gets the target flags on its command line (Cython has no per-function target
-# attribute); it is built for x86-64 gcc/clang only and imported only on CPUs with
-# AVX2 and FMA (src/_cython_kernels.pyx checks first).
-EXTRA_CFLAGS = {"_cython_kernels_avx2": ["-mavx2", "-mfma"]}
+# Extensions compiled with flags of their own.  The AVX2 and AVX-512 builds of the
+# pure-Cython rung get the target flags on their command line (Cython has no per-function
+# target attribute); they are built for x86-64 gcc/clang only and imported only on CPUs
+# with those extensions (src/_cython_kernels.pyx checks first).  The AVX-512 flags are
+# the set fastops' own AVX-512 kernels require (src/fo_base.h); without
+# -mprefer-vector-width=512 gcc may keep to 256-bit vectors.
+EXTRA_CFLAGS = {
+    "_cython_kernels_avx2": ["-mavx2", "-mfma"],
+    "_cython_kernels_avx512": ["-mavx512f", "-mavx512vl", "-mavx512bw", "-mavx512dq", "-mavx2",
+                               "-mfma", "-mprefer-vector-width=512"],
+}
 
 
 def _builds_for_this_target(name):

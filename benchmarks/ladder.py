@@ -1,7 +1,8 @@
 """The four rungs side by side, as an interleaved same-process report: naive Python, pure
-Cython (both of its builds), fastops (C + SIMD), NumPy/BLAS.  Each figure is the best of
-several rounds, the implementations alternating within a round; a round that other
-processes disturbed by more than 0.15 core is run again, up to a limit.  (Every benchmark
+Cython (the build of the SIMD setting, and the portable one), fastops (C + SIMD),
+NumPy/BLAS.  Each figure is the best of several rounds, the implementations alternating
+within a round; a round that other processes disturbed by more than 0.15 core is run
+again, up to a limit.  (Every benchmark
 group of the pytest suite has the same four rows; this script prints the ratios.)
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/ladder.py
@@ -131,8 +132,10 @@ def report(nthreads):
     # NumPy's OpenBLAS (np.matmul's), not scipy's second copy
     blas = sorted((i for i in threadpool_info() if i["user_api"] == "blas"),
                   key=lambda i: "numpy" not in i["filepath"])
+    build = ck.build_for(fastops._kernels.current_settings()[1])
+    build_name = "portable" if build is ck.PORTABLE else build.__name__.rsplit("_", 1)[1]
     print(f"\n## {nthreads} thread(s); fastops simd {fastops.get_simd()}, cython build "
-          f"{'avx2' if ck.build_for(1) is not ck.PORTABLE else 'portable'}, "
+          f"{build_name}, "
           f"BLAS {blas[0]['internal_api']} {blas[0]['version']} ({blas[0]['architecture']})")
     with threadpool_limits(nthreads):
         for n in (64, 1024):

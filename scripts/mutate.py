@@ -106,7 +106,7 @@ def apply_text(path, mutant):
 
 
 KERNELS = "_kernels"
-CYTHON_RUNG = ("_cython_kernels", "_cython_kernels_avx2")
+CYTHON_RUNG = ("_cython_kernels", "_cython_kernels_avx2", "_cython_kernels_avx512")
 
 
 def extensions_of(src_file):

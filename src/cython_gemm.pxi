@@ -15,24 +15,14 @@
 # as a plain 2-d array with constant bounds: gcc unrolls the loops, vectorises the NR
 # axis and, since the array never escapes, keeps it in vector registers.  Each step
 # then loads NR values of B once and broadcasts each of the MR values of A against them:
-# MR * NR multiply-adds for MR + NR loads.  4 x 24 floats is 12 AVX registers of
-# accumulators, the count that hides the latency of the two FMA units (4 cycles x 2),
-# plus 3 for B and 1 for A in the 16 registers (BLIS' Haswell kernel is 6 x 16 for the
-# same reason); 4 x 12 doubles is the same 12 registers.  What gcc 12 makes of it
-# (objdump): with -mavx2 -mfma, floats get exactly that loop, 3 loads, 4 broadcasts and
-# 12 FMAs per step; doubles get the 12 accumulators but load A as one vector and
-# broadcast with cross-lane permutes, two of them spilled, at half the float rate.  In
-# the portable SSE2 build the float tile needs 24 of the 16 xmm registers and spills;
-# smaller tiles (4 x 8 to 8 x 8) measured no faster there, since SSE2's mulps + addps
-# without a broadcast load leave it front-end bound anyway.
+# MR * NR multiply-adds for MR + NR loads.  MR and NR are the build's (cython_tile_*.pxi,
+# included by each _cython_kernels*.pyx before this file): the tile is sized to the
+# build's vector registers.
 
 cdef enum:
-    MR = 4
-    NR_F32 = 24
-    NR_F64 = 12
-    KC = 256          # KC x NR of B: 24 KiB of floats, L1
+    KC = 256          # KC x NR of B: 24 KiB of floats (48 KiB at AVX-512), L1
     MC = 128          # MC x KC of A: 128 KiB of floats, L2
-    NC = 4080         # KC x NC of B: 4 MiB of floats, L3; a multiple of NR_F32 and NR_F64
+    NC = 4080         # KC x NC of B: 4 MiB of floats, L3; a multiple of every build's NR
     FLOPS_PER_THREAD = 1 << 21   # about 20 us of arithmetic: less is not worth a thread
 
 

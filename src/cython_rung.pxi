@@ -1,5 +1,6 @@
-# The pure-Cython rung's whole kernel source, included by both of its builds:
-# src/_cython_kernels.pyx (baseline x86-64) and src/_cython_kernels_avx2.pyx (-mavx2 -mfma).
+# The pure-Cython rung's whole kernel source, included by its three builds:
+# src/_cython_kernels.pyx (baseline x86-64), src/_cython_kernels_avx2.pyx (-mavx2 -mfma)
+# and src/_cython_kernels_avx512.pyx (-mavx512f ...), each after its GEMM tile's size.
 cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange, threadid

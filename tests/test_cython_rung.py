@@ -1,8 +1,9 @@
-"""The pure-Cython rung (fastops._cython_kernels): binary and sum, both builds.
+"""The pure-Cython rung (fastops._cython_kernels): binary and sum, every build.
 
 The entries are called directly with inputs prepared as their contract says (the
 checking layer above them validates, broadcasts and allocates).  Each test runs on the
-portable build and, where this CPU has AVX2 and FMA, on the AVX2 build of the same source.
+portable build and, where this CPU can run them, on the AVX2 and AVX-512 builds of the
+same source.
 GEMM is tested in test_cython_rung_gemm.py.
 """
 import itertools
@@ -16,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 import fastops
 from fastops import _cython_kernels as ck
 
-BUILDS = {"portable": ck.PORTABLE, "avx2": ck._avx2_build()}
+BUILDS = {"portable": ck.PORTABLE, "avx2": ck._avx2_build(), "avx512": ck._avx512_build()}
 DTYPES = (np.float32, np.float64)
 SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0]
 OP_NAMES = ("add", "subtract", "multiply", "divide", "maximum", "minimum",
@@ -36,7 +37,7 @@ def numpy_op(op, a, b):
 @pytest.fixture(params=sorted(BUILDS))
 def build(request):
     if BUILDS[request.param] is None:
-        pytest.skip("this CPU has no AVX2+FMA (or the AVX2 build is absent): portable only")
+        pytest.skip(f"this CPU cannot run the {request.param} build (or it is absent)")
     return BUILDS[request.param]
 
 
@@ -297,19 +298,23 @@ def test_inputs_unchanged(build):
 
 
 def test_the_simd_setting_picks_the_build():
-    expected = BUILDS["avx2"] if BUILDS["avx2"] is not None else ck.PORTABLE
-    assert ck.build_for(1) is expected
+    avx2 = BUILDS["avx2"] if BUILDS["avx2"] is not None else ck.PORTABLE
+    assert ck.build_for(2) is (BUILDS["avx512"] if BUILDS["avx512"] is not None else avx2)
+    assert ck.build_for(1) is avx2
     assert ck.build_for(0) is ck.PORTABLE
 
 
-@pytest.mark.parametrize("simd", ["portable", "auto"])
+@pytest.mark.parametrize("simd", ["portable", "avx2", "auto"])
 def test_the_public_rung_runs_the_build_of_its_settings(monkeypatch, simd):
     calls = []
-    for build in {id(b): b for b in (ck.PORTABLE, BUILDS["avx2"]) if b is not None}.values():
+    runnable = fastops._config.SIMD_LEVELS[:fastops._kernels.cpu_level() + 1]
+    if simd != "auto" and simd not in runnable:
+        pytest.skip(f"this CPU has no {simd}")
+    for build in {id(b): b for b in (ck.PORTABLE, *BUILDS.values()) if b is not None}.values():
         original = build.binary
         monkeypatch.setattr(build, "binary",
                             lambda *a, _o=original, _b=build: calls.append(_b) or _o(*a))
     with fastops.config_context(simd=simd):
         np.testing.assert_array_equal(fastops.cython.relu(np.array([-1.0, 2.0])), [0.0, 2.0])
-    level = 0 if simd == "portable" else fastops._kernels.cpu_level()
+    level = {"portable": 0, "avx2": 1, "auto": fastops._kernels.cpu_level()}[simd]
     assert calls == [ck.build_for(level)]
