@@ -17,22 +17,28 @@ from fastops import _kernels, naive
 
 LEVELS = SIMD_PATHS  # every level this CPU has, plus portable
 
-# (backend, simd, threads): every kernel the fastops backend has, then BLAS
-CONFIGS = [("fastops", lvl, nt) for lvl in LEVELS for nt in (1, 2)] + [
+# (backend, simd, threads): every kernel the fastops backend has, then BLAS.  Threads -1:
+# exactly one thread, forced as below: small products then take the packed paths, which on
+# one thread they leave to the unpacked small kernel (AVX2 and AVX-512; src/fo_gemm_small.inc).
+CONFIGS = [("fastops", lvl, nt) for lvl in LEVELS for nt in (1, -1, 2)] + [
     ("blas", None, 1), ("blas", None, 2)]
 
 
-@pytest.fixture(params=CONFIGS, ids=lambda p: f"{p[0]}-{p[1] or 'any'}-{p[2]}T")
+def config_id(p):
+    return f"{p[0]}-{p[1] or 'any'}-" + ("1T-packed" if p[2] == -1 else f"{p[2]}T")
+
+
+@pytest.fixture(params=CONFIGS, ids=config_id)
 def cfg(request, monkeypatch):
     backend, simd, nt = request.param
-    if backend == "fastops" and nt > 1:
+    if backend == "fastops" and nt != 1:
         # even tiny products split over the threads (normally they stay on one), so every
         # path's parallel code, and threads left without a tile, are exercised: the typed
         # entry takes a negative thread count as "exactly this many"
         entry = _kernels.BACKENDS["fastops"]
         monkeypatch.setitem(_kernels.BACKENDS, "fastops",
                             lambda a, b, c, isa, n: entry(a, b, c, isa, -n))
-    with fastops.config_context(num_threads=nt, simd=simd, backend=backend):
+    with fastops.config_context(num_threads=abs(nt), simd=simd, backend=backend):
         yield request.param
 
 
@@ -134,6 +140,32 @@ def test_skinny_path_limits(cfg, rng, dtype):
             assert_accurate(fastops.matmul(a, b), a, b)
             bt = rng.uniform(-1, 1, (n, k)).astype(dtype)   # small M, B a transposed view
             assert_accurate(fastops.matmul(bt, a.T), bt, a.T)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_products(cfg, rng, dtype):
+    """The unpacked small kernel's edges (one thread: M and N past the skinny paths' 16, B
+    at most 256 KiB): rows 17-31 around its 6-row tile, columns around each of its vectors
+    (1-4 of 16 floats or 8 doubles at AVX-512, 1-2 of 8 or 4 at AVX2), the last one masked,
+    k from 1; A's rows read in place with any strides (a transposed and a reversed A), B's
+    rows ldb apart (a column slice of a wider B), and C written into a slice of a wider
+    array whose gaps stay NaN."""
+    for m in (17, 23, 24, 25, 31):
+        for n in (17, 24, 31, 32, 33, 47, 49, 63, 64, 65, 100, 129):
+            for k in (1, 2, 37):
+                a = rng.uniform(-1, 1, (m, k)).astype(dtype)
+                b = rng.uniform(-1, 1, (k, n)).astype(dtype)
+                assert_accurate(fastops.matmul(a, b), a, b)
+    m, k, n = 29, 45, 70
+    wide_b = rng.uniform(-1, 1, (k, n + 11)).astype(dtype)
+    for a in (rng.uniform(-1, 1, (k, m)).astype(dtype).T,
+              rng.uniform(-1, 1, (m, k)).astype(dtype)[::-1]):
+        b = wide_b[:, 3:3 + n]
+        base = np.full((m, n + 9), np.nan, dtype)
+        out = base[:, 4:4 + n]
+        assert fastops.matmul(a, b, out=out) is out
+        assert_accurate(out, a, b)
+        assert np.isnan(base[:, :4]).all() and np.isnan(base[:, 4 + n:]).all()
 
 
 @pytest.mark.parametrize("simd", LEVELS)
@@ -358,15 +390,16 @@ def test_inputs_unmodified_and_threads(rng):
     np.testing.assert_array_equal(c1, c2)  # same blocking: same sums in the same order
 
 
-@pytest.mark.parametrize("shape", [(50, 40, 30), (37, 130, 10), (10, 130, 37), (128, 10, 512)],
-                         ids=str)
+@pytest.mark.parametrize("shape", [(50, 40, 30), (37, 130, 10), (10, 130, 37), (128, 10, 512),
+                                   (23, 65, 100)], ids=str)
 def test_alpha_beta_lowlevel(rng, shape):
-    m, k, n = shape  # blocked, dot-product (row-major A, and its transpose), k = 10
+    m, k, n = shape  # blocked, dot-product (row-major A, and its transpose), k = 10; the
+    # small ones unpacked on one thread (nt 1), packed when forced (-1)
     a = rng.standard_normal((m, k))
     b = rng.standard_normal((k, n))
     c = rng.standard_normal((m, n))
     for level in range(len(LEVELS)):
-        for nt in (1, -2):
+        for nt in (1, -1, -2):
             for alpha, beta in ((-0.5, 2.0), (1.0, 1.0), (1.5, 0.0)):
                 got = c.copy()
                 _kernels.BACKENDS["fastops"](a, b, got, level, nt, alpha, beta)
