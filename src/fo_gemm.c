@@ -326,7 +326,7 @@ FO_DEFINE_REF_KERNELS(double, d)
 #include "fo_gemm_dot_avx2.inc"
 #include "fo_gemm_avx512.inc"
 
-/* The unpacked small-product kernels (fo_gemm_small.inc): 6 x 32 float and 6 x 8 double
+/* The unpacked small-product kernels (fo_gemm_small.inc): 6 x 16 float and 6 x 8 double
  * tiles at AVX2, 6 x 64 and 6 x 32 at AVX-512. */
 #define FO_T float
 #define FO_NAME(x) x##_s_avx2
