@@ -299,8 +299,15 @@ FO_DEFINE_REF_KERNELS(double, d)
 #if FO_HAVE_X86_SIMD
 /* ------------------------------------------------------------------------------
  * AVX2 + FMA: 6 x 16 float and 6 x 8 double tiles, one body (fo_gemm_avx2.inc, which
- * undefines its parameters) for both.
+ * undefines its parameters) for both; with the same parameters, the unpacked
+ * small-product kernels of the same tiles (fo_gemm_small.inc, included first).
  */
+#define FO_SMALL_TARGET FO_TARGET_AVX2
+#define FO_SMALL_NV 2
+#define FO_MASK __m256i
+#define FO_LOADM(msk, p) FO_VOP(maskload)(p, msk)
+#define FO_STOREM(p, msk, x) FO_VOP(maskstore)(p, msk, x)
+
 #define FO_T float
 #define FO_NAME(x) x##_s_avx2
 #define FO_VEC __m256
@@ -310,6 +317,7 @@ FO_DEFINE_REF_KERNELS(double, d)
 #define FO_VMASK(cols) \
     _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
 #define FO_PREFETCH_C 1
+#include "fo_gemm_small.inc"
 #include "fo_gemm_avx2.inc"
 
 #define FO_T double
@@ -320,83 +328,60 @@ FO_DEFINE_REF_KERNELS(double, d)
 #define FO_VBROADCAST _mm256_broadcast_sd
 #define FO_VMASK(cols) _mm256_cmpgt_epi64(_mm256_set1_epi64x(cols), _mm256_setr_epi64x(0, 1, 2, 3))
 #define FO_PREFETCH_C 0
+#include "fo_gemm_small.inc"
 #include "fo_gemm_avx2.inc"
+
+#undef FO_SMALL_TARGET
+#undef FO_SMALL_NV
+#undef FO_MASK
+#undef FO_LOADM
+#undef FO_STOREM
 
 #include "fo_gemm_pack_avx2.inc"
 #include "fo_gemm_dot_avx2.inc"
 #include "fo_gemm_avx512.inc"
 
-/* The unpacked small-product kernels (fo_gemm_small.inc): 6 x 16 float and 6 x 8 double
- * tiles at AVX2, 6 x 64 and 6 x 32 at AVX-512. */
-#define FO_T float
-#define FO_NAME(x) x##_s_avx2
-#define FO_SMALL_TARGET FO_TARGET_AVX2
-#define FO_VEC __m256
-#define FO_MASK __m256i
-#define FO_VL 8
-#define FO_SMALL_NV 2
-#define FO_SET1 _mm256_set1_ps
-#define FO_LOADU _mm256_loadu_ps
-#define FO_STOREU _mm256_storeu_ps
-#define FO_FMADD _mm256_fmadd_ps
-#define FO_MUL _mm256_mul_ps
-#define FO_LOADM(msk, p) _mm256_maskload_ps(p, msk)
-#define FO_STOREM(p, msk, x) _mm256_maskstore_ps(p, msk, x)
-#define FO_LAST_MASK(cols) \
-    _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
-#include "fo_gemm_small.inc"
-
-#define FO_T double
-#define FO_NAME(x) x##_d_avx2
-#define FO_SMALL_TARGET FO_TARGET_AVX2
-#define FO_VEC __m256d
-#define FO_MASK __m256i
-#define FO_VL 4
-#define FO_SMALL_NV 2
-#define FO_SET1 _mm256_set1_pd
-#define FO_LOADU _mm256_loadu_pd
-#define FO_STOREU _mm256_storeu_pd
-#define FO_FMADD _mm256_fmadd_pd
-#define FO_MUL _mm256_mul_pd
-#define FO_LOADM(msk, p) _mm256_maskload_pd(p, msk)
-#define FO_STOREM(p, msk, x) _mm256_maskstore_pd(p, msk, x)
-#define FO_LAST_MASK(cols) \
-    _mm256_cmpgt_epi64(_mm256_set1_epi64x(cols), _mm256_setr_epi64x(0, 1, 2, 3))
-#include "fo_gemm_small.inc"
+/* The unpacked small-product kernels (fo_gemm_small.inc) at AVX-512: 6 x 64 float and
+ * 6 x 32 double tiles (the AVX2 ones are instantiated with the AVX2 kernels above). */
+#define FO_SMALL_TARGET FO_TARGET_AVX512
+#define FO_SMALL_NV 4
+#define FO_LOADM(msk, p) FO_VOP(maskz_loadu)(msk, p)
+#define FO_STOREM(p, msk, x) FO_VOP(mask_storeu)(p, msk, x)
+#define FO_VMASK(cols) ((FO_MASK)((1u << (cols)) - 1u))
 
 #define FO_T float
 #define FO_NAME(x) x##_s_avx512
-#define FO_SMALL_TARGET FO_TARGET_AVX512
 #define FO_VEC __m512
 #define FO_MASK __mmask16
 #define FO_VL 16
-#define FO_SMALL_NV 4
-#define FO_SET1 _mm512_set1_ps
-#define FO_LOADU _mm512_loadu_ps
-#define FO_STOREU _mm512_storeu_ps
-#define FO_FMADD _mm512_fmadd_ps
-#define FO_MUL _mm512_mul_ps
-#define FO_LOADM _mm512_maskz_loadu_ps
-#define FO_STOREM _mm512_mask_storeu_ps
-#define FO_LAST_MASK(cols) ((__mmask16)((1u << (cols)) - 1u))
+#define FO_VOP(op) _mm512_##op##_ps
 #include "fo_gemm_small.inc"
+#undef FO_T
+#undef FO_NAME
+#undef FO_VEC
+#undef FO_MASK
+#undef FO_VL
+#undef FO_VOP
 
 #define FO_T double
 #define FO_NAME(x) x##_d_avx512
-#define FO_SMALL_TARGET FO_TARGET_AVX512
 #define FO_VEC __m512d
 #define FO_MASK __mmask8
 #define FO_VL 8
-#define FO_SMALL_NV 4
-#define FO_SET1 _mm512_set1_pd
-#define FO_LOADU _mm512_loadu_pd
-#define FO_STOREU _mm512_storeu_pd
-#define FO_FMADD _mm512_fmadd_pd
-#define FO_MUL _mm512_mul_pd
-#define FO_LOADM _mm512_maskz_loadu_pd
-#define FO_STOREM _mm512_mask_storeu_pd
-#define FO_LAST_MASK(cols) ((__mmask8)((1u << (cols)) - 1u))
+#define FO_VOP(op) _mm512_##op##_pd
 #include "fo_gemm_small.inc"
+#undef FO_T
+#undef FO_NAME
+#undef FO_VEC
+#undef FO_MASK
+#undef FO_VL
+#undef FO_VOP
+
+#undef FO_SMALL_TARGET
+#undef FO_SMALL_NV
+#undef FO_LOADM
+#undef FO_STOREM
+#undef FO_VMASK
 #endif /* FO_HAVE_X86_SIMD */
 
 /* ------------------------------------------------------------------------------

@@ -19,9 +19,11 @@ LEVELS = SIMD_PATHS  # every level this CPU has, plus portable
 
 # (backend, simd, threads): every kernel the fastops backend has, then BLAS.  Threads -1:
 # exactly one thread, forced as below: small products then take the packed paths, which on
-# one thread they leave to the unpacked small kernel (AVX2 and AVX-512; src/fo_gemm_small.inc).
-CONFIGS = [("fastops", lvl, nt) for lvl in LEVELS for nt in (1, -1, 2)] + [
-    ("blas", None, 1), ("blas", None, 2)]
+# one thread they leave to the unpacked small kernel (src/fo_gemm_small.inc; the x86 SIMD
+# levels have one).
+SMALL_KERNEL_LEVELS = [lvl for lvl in LEVELS if lvl in ("avx2", "avx512")]
+CONFIGS = [("fastops", lvl, nt) for lvl in LEVELS for nt in (1, 2)] + [
+    ("fastops", lvl, -1) for lvl in SMALL_KERNEL_LEVELS] + [("blas", None, 1), ("blas", None, 2)]
 
 
 def config_id(p):
@@ -166,6 +168,27 @@ def test_small_products(cfg, rng, dtype):
         assert fastops.matmul(a, b, out=out) is out
         assert_accurate(out, a, b)
         assert np.isnan(base[:, :4]).all() and np.isnan(base[:, 4 + n:]).all()
+
+
+@pytest.mark.parametrize("simd", SMALL_KERNEL_LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_products_keep_the_packed_bits(rng, simd, dtype):
+    """The unpacked kernel sums k in the packed paths' KC blocks: with k past two of them
+    (AVX2 256, AVX-512 512) a product gives the same bits on one thread (unpacked) as on one
+    forced thread (packed) and on two, beta = 0 and beta = 1 alike."""
+    level = LEVELS.index(simd)
+    for m, k, n in [(40, 1100, 50), (23, 600, 33)]:
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        c0 = rng.standard_normal((m, n)).astype(dtype)
+        for beta in (0.0, 1.0):
+            results = []
+            for nt in (1, -1, -2):
+                c = c0.copy()
+                _kernels.BACKENDS["fastops"](a, b, c, level, nt, 1.0, beta)
+                results.append(c)
+            np.testing.assert_array_equal(results[0], results[1])
+            np.testing.assert_array_equal(results[0], results[2])
 
 
 @pytest.mark.parametrize("simd", LEVELS)
