@@ -42,11 +42,17 @@ def ch2(seeds):
             print(f"ch2 {form} seed={seed} fit={fit_s:.2f}s test_acc={acc:.4f}", flush=True)
 
 
-def ch2_keras(seeds):
-    """The same notebook on Keras 3 (KERAS_BACKEND, default jax), for its accuracy per seed."""
+def import_keras():
+    """Keras 3 on KERAS_BACKEND, default jax: ~/.keras/keras.json may name an absent backend."""
     import os
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
+    return keras
+
+
+def ch2_keras(seeds):
+    """The same notebook on Keras 3 (KERAS_BACKEND, default jax), for its accuracy per seed."""
+    keras = import_keras()
     xtr, ytr, xte, yte = mnist()
     for seed in seeds:
         keras.utils.set_random_seed(seed)
@@ -117,7 +123,7 @@ def imdb(impl):
     y, yv = rng.integers(0, 2, 15000).astype("float32"), rng.integers(0, 2, 10000).astype("float32")
     base = rss_mb()
     if impl == "keras":
-        import keras
+        keras = import_keras()
         L = keras.layers
         model = keras.Sequential([keras.Input(shape=(10000,)), L.Dense(16, activation="relu"),
                                   L.Dense(16, activation="relu"), L.Dense(1, activation="sigmoid")])
