@@ -120,7 +120,7 @@ cdef cnp.ndarray check_out_shape(object out, tuple shape, object dt, str fn):
     cdef int d
     for d in range(len(shape)):
         dims[d] = shape[d]
-    return check_out(out, len(shape), dims, np.dtype(dt).num, fn)
+    return check_out(out, len(shape), dims, (<cnp.dtype>dt).type_num, fn)
 
 
 cdef object product_operand(object x, str fn, str arg):
@@ -166,11 +166,14 @@ def matmul(a, b, out=None, backend=None):
         array([3., 3.], dtype=float32)
     """
     cdef int code
-    if cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b) and out is None \
+    # two float matrices of one dtype, and out an ndarray or None: the training loop's call,
+    # which skips the dispatch on dask arrays, subclasses and scalars
+    if cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b) \
+            and (out is None or cnp.PyArray_CheckExact(out)) \
             and cnp.PyArray_NDIM(a) == 2 and cnp.PyArray_NDIM(b) == 2:
         code = dtype_code(a)
         if code >= 0 and dtype_code(b) == code and cnp.PyArray_TYPE(a) == cnp.PyArray_TYPE(b):
-            return product(a, b, None, backend, "matmul")
+            return product(a, b, out, backend, "matmul")
     return product_call("matmul", matmul_rule, a, b, out, backend)
 
 
