@@ -72,21 +72,27 @@
 /* N or M at or below this takes a skinny path (gemm_driver.inc) instead of the
  * fully packed one: SUP reads A in place (small N), SUPM reads B in place (small M). */
 #define FO_SUP_MAX 16
-/* Products on one thread with B and C in unit-stride rows run the kernel's unpacked small
- * kernel (fo_gemm_small.inc; AVX2 and AVX-512) when B is at most FO_SMALL_B_BYTES, so that
- * it stays in L2 while A's rows stream past once per tile width, and 2mnk is at most
- * FO_SMALL_FLOPS.  On the Xeon, 1 thread, against the packed path: AVX-512 32^3 2.9x,
- * 48^3 2.4x, 64^3 1.4x, 96^3 1.5x, 160^3 1.2x (OpenBLAS's SkylakeX kernel: from 0.29-0.72x
- * to 0.84-1.3x); AVX2 1.0-1.35x; 2000x200x200 and 4000x64x64 the same; 200x200x2000, with
- * 1.6 MB of B, 0.86x.  A forced thread count (nthreads < 0, the tests' way to reach the
- * packed paths' code) keeps them packed. */
+/* Products with B and C in unit-stride rows run the kernel's unpacked small kernel
+ * (fo_gemm_small.inc; AVX2 and AVX-512) when B is at most FO_SMALL_B_BYTES, so that it
+ * stays in L2 while A's rows stream past once per tile width, and 2mnk is at most
+ * FO_SMALL_FLOPS per thread.  On the Xeon, 1 thread, against the packed path: AVX-512 32^3
+ * 2.9x, 48^3 2.4x, 64^3 1.4x, 96^3 1.5x, 160^3 1.2x (OpenBLAS's SkylakeX kernel: from
+ * 0.29-0.72x to 0.84-1.3x); AVX2 1.0-1.35x; 2000x200x200 and 4000x64x64 the same;
+ * 200x200x2000, with 1.6 MB of B, 0.86x.  On 2 threads the threads share its row tiles:
+ * against OpenBLAS, 96^3 went from 0.79x to 1.25-1.40x, 128^3 1.02 to 1.87, 160^3 0.81 to
+ * 1.55, 200^3 0.87 to 1.22, 256^3 1.09 to 1.28 (with the cap per thread; 1.09 with 16
+ * MFLOP in all), 1000x100x100 0.83 to 1.19, 128x10x512 0.65 to 1.06; AVX2 against Haswell
+ * 0.78-0.90 to 1.06-1.50.  A forced thread count (nthreads < 0, the tests' way to reach
+ * the packed paths' code) keeps them packed. */
 #ifndef FO_SMALL_B_BYTES
 #define FO_SMALL_B_BYTES (256 << 10)
 #endif
 #ifndef FO_SMALL_FLOPS
 #define FO_SMALL_FLOPS (1 << 24)
 #endif
-enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT };
+/* rows of the small kernel's tile, and of a thread's share of its row tiles */
+#define FO_SMALL_MR 6
+enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT, FO_PATH_SMALL };
 /* The dot-product path needs k long enough to pay for its horizontal sums. */
 #define FO_DOT_MIN_K 64
 

@@ -18,8 +18,8 @@ from fastops import _kernels, naive
 LEVELS = SIMD_PATHS  # every level this CPU has, plus portable
 
 # (backend, simd, threads): every kernel the fastops backend has, then BLAS.  Threads -1:
-# exactly one thread, forced as below: small products then take the packed paths, which on
-# one thread they leave to the unpacked small kernel (src/fo_gemm_small.inc; the x86 SIMD
+# exactly one thread, forced as below: small products then take the packed paths, which
+# they otherwise leave to the unpacked small kernel (src/fo_gemm_small.inc; the x86 SIMD
 # levels have one).
 SMALL_KERNEL_LEVELS = [lvl for lvl in LEVELS if lvl in ("avx2", "avx512")]
 CONFIGS = [("fastops", lvl, nt) for lvl in LEVELS for nt in (1, 2)] + [
@@ -175,7 +175,7 @@ def test_small_products(cfg, rng, dtype):
 def test_small_products_keep_the_packed_bits(rng, simd, dtype):
     """The unpacked kernel sums k in the packed paths' KC blocks: with k past two of them
     (AVX2 256, AVX-512 512) a product gives the same bits on one thread (unpacked) as on one
-    forced thread (packed) and on two, beta = 0 and beta = 1 alike."""
+    and two forced threads (packed), beta = 0 and beta = 1 alike."""
     level = LEVELS.index(simd)
     for m, k, n in [(40, 1100, 50), (23, 600, 33)]:
         a = rng.standard_normal((m, k)).astype(dtype)
@@ -189,6 +189,32 @@ def test_small_products_keep_the_packed_bits(rng, simd, dtype):
                 results.append(c)
             np.testing.assert_array_equal(results[0], results[1])
             np.testing.assert_array_equal(results[0], results[2])
+
+
+@pytest.mark.parametrize("simd", SMALL_KERNEL_LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_products_on_two_threads(rng, simd, dtype):
+    """Products of 1 MFLOP and more wake a second thread (fo_gemm.c: FO_FLOPS_PER_THREAD),
+    and the small kernel's row tiles are then shared between the two: each row count puts
+    the split and the last range at another place in a 6-row tile.  Every element is summed
+    as on one thread, so the bits are those of one thread (unpacked) and of the packed paths
+    on one and two forced threads; alpha and beta as given."""
+    level = LEVELS.index(simd)
+    for m, k, n in [(301, 37, 65), (306, 37, 65), (97, 100, 129), (500, 100, 33),
+                    (128, 10, 512), (131, 600, 24)]:
+        assert 2 * m * n * k >= 2 << 19  # two threads' worth of work
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        c0 = rng.standard_normal((m, n)).astype(dtype)
+        for alpha, beta in ((1.0, 0.0), (-0.5, 2.0)):
+            results = []
+            for nt in (2, 1, -1, -2):
+                c = c0.copy()
+                _kernels.BACKENDS["fastops"](a, b, c, level, nt, alpha, beta)
+                results.append(c)
+            assert_within(results[0], *reference(a, b, alpha, beta, c0))
+            for other in results[1:]:
+                np.testing.assert_array_equal(results[0], other)
 
 
 @pytest.mark.parametrize("simd", LEVELS)
