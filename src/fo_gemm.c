@@ -92,7 +92,11 @@
 #endif
 /* rows of the small kernel's tile, and of a thread's share of its row tiles */
 #define FO_SMALL_MR 6
-enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT, FO_PATH_SMALL };
+/* What a call runs (fo_gemm_driver.inc: plan): its path (FO_PATH_*, fo_gemm.h), whether A
+ * and B trade places (C^T = B^T A^T), and its thread count. */
+typedef struct {
+    int path, swap, nt;
+} fo_plan;
 /* The dot-product path needs k long enough to pay for its horizontal sums. */
 #define FO_DOT_MIN_K 64
 
@@ -518,6 +522,21 @@ static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_M
 #undef FO_ROWS_ENTRY
 #undef FO_UINT
 #undef FO_EXP_MASK
+
+int fo_gemm_path(int isa, int is_double, int nthreads, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                 ptrdiff_t rsa, ptrdiff_t csa, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t rsc,
+                 ptrdiff_t csc, int *threads)
+{
+    fo_plan p;
+    if (m <= 0 || n <= 0 || k <= 0) {
+        *threads = 0;
+        return -1;
+    }
+    p = is_double ? plan_d(pick_d(isa), nthreads, m, n, k, rsa, csa, rsb, csb, rsc, csc)
+                  : plan_s(pick_s(isa), nthreads, m, n, k, rsa, csa, rsb, csb, rsc, csc);
+    *threads = p.nt;
+    return p.path;
+}
 
 void fo_gemm_blocking(int isa, int is_double, ptrdiff_t out[8])
 {

@@ -50,6 +50,17 @@ int fo_gemm_rows_f64(int isa, int nthreads, fo_idx m, fo_idx n, fo_idx k, const 
  * the largest N of the skinny path and its tile.  Tests size shapes by them. */
 void fo_gemm_blocking(int isa, int is_double, fo_idx out[8]);
 
+/* The paths a product can take (fo_gemm.c and fo_gemm_driver.inc describe each). */
+enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT, FO_PATH_SMALL };
+
+/* The path fo_gemm_f32 (is_double = 0) or fo_gemm_f64 takes for these arguments, and in
+ * *threads the threads it runs on; -1 for a product with nothing to multiply (m, n or k
+ * at most 0).  Tests check the choice with it: results alone cannot tell the paths apart,
+ * since every path sums in the same order. */
+int fo_gemm_path(int isa, int is_double, int nthreads, fo_idx m, fo_idx n, fo_idx k,
+                 fo_idx rsa, fo_idx csa, fo_idx rsb, fo_idx csb, fo_idx rsc, fo_idx csc,
+                 int *threads);
+
 /* The ISA the GEMM family runs for a requested level (every level has its kernels). */
 int fo_gemm_isa(int isa);
 

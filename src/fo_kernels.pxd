@@ -78,6 +78,15 @@ cdef extern from "fo_gemm.h" nogil:
                     const double *b, fo_idx rsb, fo_idx csb,
                     double beta, double *c, fo_idx rsc, fo_idx csc)
     void fo_gemm_blocking(int isa, int is_double, fo_idx out[8])
+    enum:
+        FO_PATH_BLOCKED
+        FO_PATH_SUP
+        FO_PATH_SUPM
+        FO_PATH_DOT
+        FO_PATH_SMALL
+    int fo_gemm_path(int isa, int is_double, int nthreads, fo_idx m, fo_idx n, fo_idx k,
+                     fo_idx rsa, fo_idx csa, fo_idx rsb, fo_idx csb, fo_idx rsc, fo_idx csc,
+                     int *threads)
 
 cdef extern from "fo_nn.h" nogil:
     ctypedef struct fo_product:

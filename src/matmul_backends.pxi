@@ -45,6 +45,25 @@ def gemm_blocking(int isa, bint is_double):
     return tuple([out[i] for i in range(8)])
 
 
+GEMM_PATHS = {FO_PATH_BLOCKED: "blocked", FO_PATH_SUP: "sup", FO_PATH_SUPM: "supm",
+              FO_PATH_DOT: "dot", FO_PATH_SMALL: "small"}
+
+
+def gemm_path(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, int isa, int nthreads):
+    """(path, threads) that BACKENDS["fastops"](a, b, c, isa, nthreads) takes: path one of
+    GEMM_PATHS' names, or None when there is nothing to multiply.  Tests check the choice
+    with it: every path sums in the same order, so results cannot tell them apart."""
+    cdef fo_idx m = cnp.PyArray_DIM(a, 0), k = cnp.PyArray_DIM(a, 1), n = cnp.PyArray_DIM(b, 1)
+    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(c)
+    cdef int threads = 0
+    cdef int path = fo_gemm_path(
+        isa, cnp.PyArray_TYPE(c) == cnp.NPY_FLOAT64, nthreads, m, n, k,
+        cnp.PyArray_STRIDE(a, 0) // isz, cnp.PyArray_STRIDE(a, 1) // isz,
+        cnp.PyArray_STRIDE(b, 0) // isz, cnp.PyArray_STRIDE(b, 1) // isz,
+        cnp.PyArray_STRIDE(c, 0) // isz, cnp.PyArray_STRIDE(c, 1) // isz, &threads)
+    return (GEMM_PATHS[path] if path >= 0 else None), threads
+
+
 # ---- BLAS: scipy's ?gemm through cython_blas' exported capsules (scipy needed at run time,
 # not to build).  BLAS is column-major: a row-major C = A.B is the column-major C^T = B^T.A^T,
 # so ?gemm gets (B, A).  A row-major matrix with unit column stride read as column-major is

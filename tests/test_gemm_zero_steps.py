@@ -21,9 +21,9 @@ SHAPES = [(128, 784, 64), (151, 40, 65), (64, 600, 70), (151, 40, 17), (7, 300, 
 
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
 def exact_threads(request, monkeypatch):
-    """Exactly n threads (the typed entry takes -n as exactly n): on 2 even small products
-    split, and on 1 they stay on the packed paths, which skip zero steps (a small product on
-    one thread otherwise runs the unpacked kernel, fo_gemm_small.inc)."""
+    """Exactly n threads (the typed entry takes -n as exactly n): even small products split
+    on 2, and on either count they stay on the packed paths, which skip zero steps (a small
+    product otherwise runs the unpacked kernel, fo_gemm_small.inc)."""
     n = request.param
     entry = _kernels.BACKENDS["fastops"]
     monkeypatch.setitem(_kernels.BACKENDS, "fastops",

@@ -195,23 +195,33 @@ def test_small_products_keep_the_packed_bits(rng, simd, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_small_products_on_two_threads(rng, simd, dtype):
     """Products of 1 MFLOP and more wake a second thread (fo_gemm.c: FO_FLOPS_PER_THREAD),
-    and the small kernel's row tiles are then shared between the two: each row count puts
-    the split and the last range at another place in a 6-row tile.  Every element is summed
-    as on one thread, so the bits are those of one thread (unpacked) and of the packed paths
-    on one and two forced threads; alpha and beta as given."""
+    and the threads then share the small kernel's 6-row tiles in ranges: the row counts
+    leave the last tile 1-6 rows full; A is also read transposed, and C written into a
+    column slice of a wider array whose gaps stay NaN.  Every element is summed as on one
+    thread, so the bits are those of one thread (unpacked) and of the packed paths on one
+    and two forced threads.  alpha and beta are powers of two: then the packed kernels'
+    fma(beta, c, alpha * acc) and the small kernel's fma(alpha, acc, beta * c) round alike."""
     level = LEVELS.index(simd)
-    for m, k, n in [(301, 37, 65), (306, 37, 65), (97, 100, 129), (500, 100, 33),
-                    (128, 10, 512), (131, 600, 24)]:
-        assert 2 * m * n * k >= 2 << 19  # two threads' worth of work
-        a = rng.standard_normal((m, k)).astype(dtype)
+    for m, k, n, a_transposed, c_in_slice in [
+            (301, 37, 65, False, False), (306, 37, 65, False, True), (99, 100, 129, True, False),
+            (500, 100, 33, False, False), (128, 10, 512, True, True), (130, 600, 24, False, False),
+            (251, 37, 65, True, False)]:
+        a = (rng.standard_normal((k, m)).astype(dtype).T if a_transposed
+             else rng.standard_normal((m, k)).astype(dtype))
         b = rng.standard_normal((k, n)).astype(dtype)
         c0 = rng.standard_normal((m, n)).astype(dtype)
         for alpha, beta in ((1.0, 0.0), (-0.5, 2.0)):
             results = []
             for nt in (2, 1, -1, -2):
-                c = c0.copy()
+                base = np.full((m, n + 7), np.nan, dtype)
+                c = base[:, 3:3 + n] if c_in_slice else base[:, :n]
+                c[...] = c0
+                expected = ("small", nt) if nt > 0 else ("blocked", -nt)
+                assert _kernels.gemm_path(a, b, c, level, nt) == expected, (m, k, n, nt)
                 _kernels.BACKENDS["fastops"](a, b, c, level, nt, alpha, beta)
-                results.append(c)
+                gaps = (base[:, :3], base[:, 3 + n:]) if c_in_slice else (base[:, n:],)
+                assert all(np.isnan(gap).all() for gap in gaps)
+                results.append(c.copy())
             assert_within(results[0], *reference(a, b, alpha, beta, c0))
             for other in results[1:]:
                 np.testing.assert_array_equal(results[0], other)
