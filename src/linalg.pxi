@@ -115,12 +115,12 @@ def _stack_indices(batch):
             return
 
 
-cdef cnp.ndarray check_out_shape(object out, tuple shape, object dt, str fn):
+cdef cnp.ndarray check_out_shape(object out, tuple shape, cnp.dtype dt, str fn):
     cdef cnp.npy_intp dims[FO_MAX_NDIM]
     cdef int d
     for d in range(len(shape)):
         dims[d] = shape[d]
-    return check_out(out, len(shape), dims, (<cnp.dtype>dt).type_num, fn)
+    return check_out(out, len(shape), dims, dt.type_num, fn)
 
 
 cdef object product_operand(object x, str fn, str arg):
