@@ -14,28 +14,40 @@ BACKEND_NAMES = ("fastops", "blas", "naive", "cython", "auto")
 _BLAS_INT_MAX = 2**31 - 1
 
 
+cdef struct GemmOperands:
+    fo_idx m, n, k, rsa, csa, rsb, csb, rsc, csc
+
+
+cdef GemmOperands gemm_operands(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c):
+    """The sizes and element strides of c := a @ b, as fo_gemm takes them."""
+    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(c)
+    return GemmOperands(
+        cnp.PyArray_DIM(a, 0), cnp.PyArray_DIM(b, 1), cnp.PyArray_DIM(a, 1),
+        cnp.PyArray_STRIDE(a, 0) // isz, cnp.PyArray_STRIDE(a, 1) // isz,
+        cnp.PyArray_STRIDE(b, 0) // isz, cnp.PyArray_STRIDE(b, 1) // isz,
+        cnp.PyArray_STRIDE(c, 0) // isz, cnp.PyArray_STRIDE(c, 1) // isz)
+
+
 def _gemm_fastops(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, int isa, int nthreads,
                   double alpha=1.0, double beta=0.0):
     """fastops' packed GEMM (src/fo_gemm.c): c := alpha * a @ b + beta * c."""
-    cdef fo_idx m = cnp.PyArray_DIM(a, 0), k = cnp.PyArray_DIM(a, 1), n = cnp.PyArray_DIM(b, 1)
-    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(c)
-    cdef fo_idx rsa = cnp.PyArray_STRIDE(a, 0) // isz, csa = cnp.PyArray_STRIDE(a, 1) // isz
-    cdef fo_idx rsb = cnp.PyArray_STRIDE(b, 0) // isz, csb = cnp.PyArray_STRIDE(b, 1) // isz
-    cdef fo_idx rsc = cnp.PyArray_STRIDE(c, 0) // isz, csc = cnp.PyArray_STRIDE(c, 1) // isz
+    cdef GemmOperands g = gemm_operands(a, b, c)
     cdef int rc
     if cnp.PyArray_TYPE(c) == cnp.NPY_FLOAT32:
         with nogil:
-            rc = fo_gemm_f32(isa, nthreads, m, n, k, <float>alpha,
-                             <const float *>cnp.PyArray_DATA(a), rsa, csa,
-                             <const float *>cnp.PyArray_DATA(b), rsb, csb, <float>beta,
-                             <float *>cnp.PyArray_DATA(c), rsc, csc)
+            rc = fo_gemm_f32(isa, nthreads, g.m, g.n, g.k, <float>alpha,
+                             <const float *>cnp.PyArray_DATA(a), g.rsa, g.csa,
+                             <const float *>cnp.PyArray_DATA(b), g.rsb, g.csb, <float>beta,
+                             <float *>cnp.PyArray_DATA(c), g.rsc, g.csc)
     else:
         with nogil:
-            rc = fo_gemm_f64(isa, nthreads, m, n, k, alpha, <const double *>cnp.PyArray_DATA(a),
-                             rsa, csa, <const double *>cnp.PyArray_DATA(b), rsb, csb, beta,
-                             <double *>cnp.PyArray_DATA(c), rsc, csc)
+            rc = fo_gemm_f64(isa, nthreads, g.m, g.n, g.k, alpha,
+                             <const double *>cnp.PyArray_DATA(a), g.rsa, g.csa,
+                             <const double *>cnp.PyArray_DATA(b), g.rsb, g.csb, beta,
+                             <double *>cnp.PyArray_DATA(c), g.rsc, g.csc)
     if rc != 0:
-        raise MemoryError(f"matmul: cannot allocate packing buffers for ({m},{k}) x ({k},{n})")
+        raise MemoryError(f"matmul: cannot allocate packing buffers for ({g.m},{g.k}) x "
+                          f"({g.k},{g.n})")
 
 
 def gemm_blocking(int isa, bint is_double):
@@ -53,14 +65,10 @@ def gemm_path(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, int isa, int nthreads
     """(path, threads) that BACKENDS["fastops"](a, b, c, isa, nthreads) takes: path one of
     GEMM_PATHS' names, or None when there is nothing to multiply.  Tests check the choice
     with it: every path sums in the same order, so results cannot tell them apart."""
-    cdef fo_idx m = cnp.PyArray_DIM(a, 0), k = cnp.PyArray_DIM(a, 1), n = cnp.PyArray_DIM(b, 1)
-    cdef fo_idx isz = cnp.PyArray_ITEMSIZE(c)
+    cdef GemmOperands g = gemm_operands(a, b, c)
     cdef int threads = 0
-    cdef int path = fo_gemm_path(
-        isa, cnp.PyArray_TYPE(c) == cnp.NPY_FLOAT64, nthreads, m, n, k,
-        cnp.PyArray_STRIDE(a, 0) // isz, cnp.PyArray_STRIDE(a, 1) // isz,
-        cnp.PyArray_STRIDE(b, 0) // isz, cnp.PyArray_STRIDE(b, 1) // isz,
-        cnp.PyArray_STRIDE(c, 0) // isz, cnp.PyArray_STRIDE(c, 1) // isz, &threads)
+    cdef int path = fo_gemm_path(isa, cnp.PyArray_TYPE(c) == cnp.NPY_FLOAT64, nthreads, g.m,
+                                 g.n, g.k, g.rsa, g.csa, g.rsb, g.csb, g.rsc, g.csc, &threads)
     return (GEMM_PATHS[path] if path >= 0 else None), threads
 
 
