@@ -179,18 +179,27 @@ typedef struct {
 #undef FO_NAME
 #undef FO_TARGET
 #if FO_HAVE_X86_SIMD
+#include "fo_nn_rsqrt.inc"
 #define FO_NAME(x) x##_f32_avx2
 #define FO_TARGET FO_TARGET_AVX2
+#define FO_RMSPROP_PLAIN fo_rmsprop_plain_f32_avx2
+#define FO_ADAGRAD_PLAIN fo_adagrad_plain_f32_avx2
 #include "fo_nn_updates.inc"
 #include "fo_nn_dropout.inc"
 #undef FO_NAME
 #undef FO_TARGET
+#undef FO_RMSPROP_PLAIN
+#undef FO_ADAGRAD_PLAIN
 #define FO_NAME(x) x##_f32_avx512
 #define FO_TARGET FO_TARGET_AVX512
+#define FO_RMSPROP_PLAIN fo_rmsprop_plain_f32_avx512
+#define FO_ADAGRAD_PLAIN fo_adagrad_plain_f32_avx512
 #include "fo_nn_updates.inc"
 #include "fo_nn_dropout.inc"
 #undef FO_NAME
 #undef FO_TARGET
+#undef FO_RMSPROP_PLAIN
+#undef FO_ADAGRAD_PLAIN
 #endif
 #define FO_NAME(x) x##_f32
 #define FO_UPDATES(isa) updates_f32_##isa

@@ -121,11 +121,14 @@ def test_overfitting_tools(datasets, capsys):
 
 @pytest.mark.slow
 def test_chapter2_second_edition_on_real_mnist(capsys):
-    """Sparse labels: test accuracy >= 0.977 (the notebook's figure).  The model is unseeded
-    here, as in the book: its seed comes from np.random, seeded 0 (so the model seed is
-    209652396).  The same network trains identically with one-hot labels, so the margin is
-    test_training.py's: 0.9782-0.9809 over ten seeds."""
+    """Sparse labels: test accuracy >= 0.975.  The model is unseeded here, as in the book:
+    its seed comes from np.random, seeded 0 (so the model seed is 209652396; 0.9769 on the
+    build with the rsqrt optimizer step).  The same network trains identically with one-hot
+    labels, so the distribution is test_training.py's (scripts/seed_margins.py notebook,
+    seeds 0-19): 0.9750-0.9812, mean 0.9789, 3 of 20 below the notebook's 0.977; the build
+    before the rsqrt step gave 0.9762-0.9813, mean 0.9789, 2 of 20 below.  The line sits
+    under the lowest of those 40 runs: a rounding change moves a fixed seed by +-0.001."""
     np.random.seed(0)
     ns, out = run("chapter2_mnist_2nd_edition.py", capsys)
-    assert ns["test_acc"] >= 0.977
+    assert ns["test_acc"] >= 0.975
     assert ns["predictions"].shape == (10, 10)

@@ -300,6 +300,51 @@ def test_adagrad_update(dtype, n, simd, threads):
     np.testing.assert_allclose(w, ew, rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
 
 
+def _ulps(a, b):
+    """Units in the last place between float32 arrays (0 for equal bits; NaN never here)."""
+    ia, ib = (x.view(np.int32).astype(np.int64) for x in (a, b))
+    ia, ib = (np.where(i < 0, -(i & 0x7FFFFFFF), i) for i in (ia, ib))
+    return np.abs(ia - ib)
+
+
+# the float32 SIMD steps take 1/sqrt from rsqrt14 (AVX-512) or rsqrt (AVX2) and a Newton step
+QUOTIENT_ULPS = {"avx512": 3, "avx2": 6, "portable": 0}
+
+
+@pytest.mark.parametrize("which", ["rmsprop", "adagrad"])
+@pytest.mark.parametrize("eps", [1e-7, 0.0])
+def test_float32_step_quotient_ulps_and_special_values(which, eps, simd, threads):
+    """w -= lr g / sqrt(s + eps), from w = 0, so -w is the quotient itself: within a few ulp
+    of the scalar formula (NumPy's correctly rounded sqrt and division, in float32) on normal
+    lanes, and the scalar formula's very bits where s + eps is 0, subnormal, Inf, NaN or
+    negative, wherever those lanes fall in a vector, its tail, or a thread's range."""
+    rng = np.random.default_rng(8)
+    n = 100_003
+    g = (rng.choice([-1, 1], n) * 10.0 ** rng.uniform(-18, 18, n)).astype(np.float32)
+    s = (10.0 ** rng.uniform(-30, 30, n)).astype(np.float32)
+    special = [(0, 0), (0, 1e-25), (1e-39, 0), (1e-39, 1e-30), (np.inf, 1), (1, np.inf),
+               (1, np.nan), (np.nan, 1), (-1, 0), (-1, 1e-3), (3.4e38, 1e19), (0, -0.0)]
+    where = np.concatenate([rng.choice(n - 40, 400, replace=False), np.arange(n - 20, n)])
+    for i, at in enumerate(where):
+        s[at], g[at] = special[i % len(special)]
+    w, state = np.zeros(n, np.float32), s.copy()
+    if which == "rmsprop":
+        nnops.rmsprop_update(w, g, state, 0.001, 0.9, eps)
+    else:
+        nnops.adagrad_update(w, g, state, 0.001, eps)
+    lr, e = np.float32(0.001), np.float32(eps)
+    with np.errstate(all="ignore"):
+        expected = (lr * g) / np.sqrt(state + e)  # from the kernel's own s: the quotient alone
+        d = state + e
+    got = -w
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    normal = (d >= np.finfo(np.float32).tiny) & (d <= np.finfo(np.float32).max)
+    assert normal.sum() > n * 0.9 and (~normal).sum() >= 200
+    odd = ~normal & ~np.isnan(expected)
+    np.testing.assert_array_equal(got[odd], expected[odd])
+    assert _ulps(got[normal], expected[normal]).max() <= QUOTIENT_ULPS[simd]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("amsgrad", [False, True])
