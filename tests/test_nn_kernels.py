@@ -307,17 +307,20 @@ def _ulps(a, b):
     return np.abs(ia - ib)
 
 
-# the float32 SIMD steps take 1/sqrt from rsqrt14 (AVX-512) or rsqrt (AVX2) and a Newton step
+# RMSprop's and Adagrad's float32 SIMD steps take 1/sqrt from rsqrt14 (AVX-512) or rsqrt
+# (AVX2) and a Newton step; Adam's keeps the exact square root and division
 QUOTIENT_ULPS = {"avx512": 3, "avx2": 6, "portable": 0}
 
 
-@pytest.mark.parametrize("which", ["rmsprop", "adagrad"])
+@pytest.mark.parametrize("which", ["rmsprop", "adagrad", "adam"])
 @pytest.mark.parametrize("eps", [1e-7, 0.0])
 def test_float32_step_quotient_ulps_and_special_values(which, eps, simd, threads):
-    """w -= lr g / sqrt(s + eps), from w = 0, so -w is the quotient itself: within a few ulp
-    of the scalar formula (NumPy's correctly rounded sqrt and division, in float32) on normal
-    lanes, and the scalar formula's very bits where s + eps is 0, subnormal, Inf, NaN or
-    negative, wherever those lanes fall in a vector, its tail, or a thread's range."""
+    """w -= x / sqrt(s + eps) (RMSprop, Adagrad: x = lr g) or x / (sqrt(s) + eps) (Adam:
+    x = alpha m), from w = 0, so -w is the quotient itself: within a few ulp of the scalar
+    formula (NumPy's correctly rounded sqrt and division, in float32, from the kernel's own
+    x and s) on the lanes the approximations cover, and the scalar formula's very bits where
+    an operand is 0, subnormal, Inf, NaN or negative, wherever those lanes fall in a vector,
+    its tail, or a thread's range."""
     rng = np.random.default_rng(8)
     n = 100_003
     g = (rng.choice([-1, 1], n) * 10.0 ** rng.uniform(-18, 18, n)).astype(np.float32)
@@ -328,21 +331,37 @@ def test_float32_step_quotient_ulps_and_special_values(which, eps, simd, threads
     for i, at in enumerate(where):
         s[at], g[at] = special[i % len(special)]
     w, state = np.zeros(n, np.float32), s.copy()
-    if which == "rmsprop":
-        nnops.rmsprop_update(w, g, state, 0.001, 0.9, eps)
-    else:
-        nnops.adagrad_update(w, g, state, 0.001, eps)
-    lr, e = np.float32(0.001), np.float32(eps)
+    tiny, huge = np.finfo(np.float32).tiny, np.finfo(np.float32).max
+    e = np.float32(eps)
     with np.errstate(all="ignore"):
-        expected = (lr * g) / np.sqrt(state + e)  # from the kernel's own s: the quotient alone
-        d = state + e
+        if which == "adam":
+            m = (g * np.float32(0.5)).astype(np.float32)
+            m[where[::7]] = 0.0  # dead units: m = 0 and, from s = 0, v = 0
+            state[where[::7]] = 0.0
+            g[where[::7]] = 0.0
+            nnops.adam_update(w, g, m, state, 1, 0.001, 0.9, 0.999, eps)
+            alpha = np.float32(0.001 * np.sqrt(1 - 0.999) / (1 - 0.9))
+            root = np.sqrt(state)
+            expected = (alpha * m) / (root + e)  # from the kernel's own m and v
+            d = root + e
+            covered = ((state == 0) | ((state >= tiny) & (state <= huge))) \
+                & (d >= tiny) & (d <= huge)
+            bound = 0
+        else:
+            if which == "rmsprop":
+                nnops.rmsprop_update(w, g, state, 0.001, 0.9, eps)
+            else:
+                nnops.adagrad_update(w, g, state, 0.001, eps)
+            expected = (np.float32(0.001) * g) / np.sqrt(state + e)  # from the kernel's own s
+            d = state + e
+            covered = (d >= tiny) & (d <= huge)
+            bound = QUOTIENT_ULPS[simd]
     got = -w
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
-    normal = (d >= np.finfo(np.float32).tiny) & (d <= np.finfo(np.float32).max)
-    assert normal.sum() > n * 0.9 and (~normal).sum() >= 200
-    odd = ~normal & ~np.isnan(expected)
+    assert covered.sum() > n * 0.9 and (~covered).sum() >= 100
+    odd = ~covered & ~np.isnan(expected)
     np.testing.assert_array_equal(got[odd], expected[odd])
-    assert _ulps(got[normal], expected[normal]).max() <= QUOTIENT_ULPS[simd]
+    assert _ulps(got[covered], expected[covered]).max() <= bound
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
