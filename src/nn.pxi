@@ -14,10 +14,11 @@ cdef cnp.ndarray as_rows(cnp.ndarray x, str fn, str arg):
     whenever NumPy can make one, so strided input is read in place."""
     if cnp.PyArray_NDIM(x) == 0:
         raise ValueError(f"{fn}: {arg} must have at least 1 dimension, got a scalar")
-    if np.shape(x)[-1] == 0:
+    cdef cnp.npy_intp last = cnp.PyArray_DIM(x, cnp.PyArray_NDIM(x) - 1)
+    if last == 0:
         raise ValueError(f"{fn}: {arg} has an empty last axis (shape {np.shape(x)}); it needs at "
                          f"least one class")
-    cdef cnp.ndarray r = x if cnp.PyArray_NDIM(x) == 2 else x.reshape(-1, np.shape(x)[-1])
+    cdef cnp.ndarray r = x if cnp.PyArray_NDIM(x) == 2 else x.reshape(-1, last)
     return r if whole_strides(r) else np.ascontiguousarray(r)
 
 
@@ -41,7 +42,7 @@ cdef tuple rows_pair(object a, object b, str fn, str an, str bn):
     """Two float operands of one shape, promoted to one dtype: (a, b, a_rows, b_rows)."""
     xa = float_operand(a, fn, an)
     xb = float_operand(b, fn, bn)
-    if np.shape(xa) != np.shape(xb):
+    if not cnp.PyArray_SAMESHAPE(xa, xb):
         raise ValueError(f"{fn}: {bn} has shape {np.shape(xb)} but {an} has shape {np.shape(xa)}")
     dtype = np.result_type(xa, xb)
     xa = kernel_ready(xa, dtype)

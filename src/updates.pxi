@@ -33,7 +33,7 @@ cdef cnp.ndarray state_array(object a, str fn, str name, object like):
     if like is None:
         if dtype_code(arr) < 0:
             raise TypeError(f"{fn}: {name} must be float32 or float64 (native), got {arr.dtype}")
-    elif np.shape(arr) != np.shape(like) or arr.dtype != like.dtype:
+    elif not cnp.PyArray_SAMESHAPE(arr, <cnp.ndarray?>like) or arr.dtype != like.dtype:
         raise ValueError(f"{fn}: {name} must match the variable ({np.shape(like)}, {like.dtype}), "
                          f"got ({np.shape(arr)}, {arr.dtype})")
     if not (cnp.PyArray_ISWRITEABLE(arr) and cnp.PyArray_IS_C_CONTIGUOUS(arr)
@@ -60,7 +60,7 @@ cdef object update_gradient(object g, str fn, dict state, object backend):
     cdef cnp.ndarray ga = float_operand(g, fn, "gradient")
     if ga.dtype != w.dtype:
         raise TypeError(f"{fn}: gradient has dtype {ga.dtype} but the variable has {w.dtype}")
-    if np.shape(ga) != np.shape(w):
+    if not cnp.PyArray_SAMESHAPE(ga, w):
         raise ValueError(f"{fn}: gradient has shape {np.shape(ga)} but the variable has shape "
                          f"{np.shape(w)}")
     if not cnp.PyArray_IS_C_CONTIGUOUS(ga):
