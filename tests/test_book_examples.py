@@ -126,9 +126,8 @@ def test_chapter2_second_edition_on_real_mnist(capsys):
     build with the rsqrt optimizer step).  The same network trains identically with one-hot
     labels, so the distribution is test_training.py's (scripts/seed_margins.py notebook,
     seeds 0-19): 0.9750-0.9812, mean 0.9789, 3 of 20 below the notebook's 0.977; the build
-    before the rsqrt step gave 0.9762-0.9813, mean 0.9789, 2 of 20 below.  The line sits
-    under the lowest of those 40 runs: that rounding change moved single seeds by up to
-    0.0015."""
+    before the rsqrt step gave 0.9762-0.9813, mean 0.9789, 2 of 20 below.  The line is the
+    lowest of those 40 runs: that rounding change moved single seeds by up to 0.0015."""
     np.random.seed(0)
     ns, out = run("chapter2_mnist_2nd_edition.py", capsys)
     assert ns["test_acc"] >= 0.975
