@@ -119,6 +119,39 @@ def gemm_floor(sets):
     return total
 
 
+def update_floor(sets, net):
+    """Seconds of the fit's products and RMSprop updates alone, every step: the GEMM floor's
+    forward products and dY.W2^T, then the four updates as fit runs them (W1's and W2's
+    gradients multiplied inside the update, fastops.nn.rmsprop_update with a pair), on one
+    copy of the weights and their velocities, as in a fit.  What a step would cost with the
+    gather, the loss, the bias and activation passes and the loop all free."""
+    w1, b1, w2, b2 = (w.copy() for w in net.get_weights())
+    slots = [np.zeros_like(w) for w in (w1, b1, w2, b2)]
+    total = 0.0
+    for m, steps, ops in sets:
+        h_out, z_out, dh_out = (np.empty(s, np.float32) for s in ((m, 512), (m, 10), (m, 512)))
+        db1, db2 = np.full(512, 1e-4, np.float32), np.full(10, 1e-4, np.float32)
+
+        def step(xb, _w1, h, _w2, dy, dh):
+            fastops.matmul(xb, w1, out=h_out)
+            fastops.matmul(h, w2, out=z_out)
+            fastops.matmul(dy, w2.T, out=dh_out)
+            for w, g, s in ((w1, (xb.T, dh), slots[0]), (b1, db1, slots[1]),
+                            (w2, (h.T, dy), slots[2]), (b2, db2, slots[3])):
+                fastops.nn.rmsprop_update(w, g, s)
+        for op in ops:
+            step(*op)
+        best = np.inf
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(10):
+                for op in ops:
+                    step(*op)
+            best = min(best, (time.perf_counter() - t0) / (10 * len(ops)))
+        total += best * steps
+    return total
+
+
 def evaluate_figures(net, xte, yte, ref, rounds):
     """(fastops, NumPy) seconds of evaluate on the test set at batch 32 and in one batch."""
     params = [w for layer in net.layers for w in layer.get_weights()]
@@ -166,7 +199,8 @@ def main():
                           f"NumPy loop {n * 1e3:6.1f} ms, ratio {f / n:.2f}")
                 continue
             own_ops, dense_ops = floor_operands(xtr, ytr), floor_operands(xtr, ytr, dense=True)
-            floor = dense_floor = np.inf
+            floor = dense_floor = with_updates = np.inf
+            floor_net = model()
             configs = {"default (auto)": {}, "backend blas": {"backend": "blas"}}
             if not args.skip_portable:
                 configs["simd portable, auto"] = {"simd": "portable"}
@@ -178,6 +212,7 @@ def main():
                 # minutes, and a floor timed once before the fits made their ratio swing
                 floor = min(floor, gemm_floor(own_ops))
                 dense_floor = min(dense_floor, gemm_floor(dense_ops))
+                with_updates = min(with_updates, update_floor(own_ops, floor_net))
                 for name, ctx in configs.items():
                     with fastops.config_context(**ctx):
                         t, m = fit_seconds(xtr, ytr)
@@ -190,8 +225,11 @@ def main():
             print(f"\n{nt} thread(s): chapter-2 fit, {EPOCHS} epochs, best of {args.rounds}")
             print(f"  GEMM floor (five GEMMs x {60000 // BATCH + 1} steps x {EPOCHS}, the "
                   f"fit's operands): {floor:.2f} s; on random dense operands: {dense_floor:.2f} s")
+            print(f"  the same products and the RMSprop updates, nothing else: "
+                  f"{with_updates:.2f} s ({with_updates / floor:.2f}x the floor)")
             for name, t in best.items():
                 print(f"  {name:22s} {t:6.2f} s  {t / floor:5.2f}x floor  "
+                      f"{t / with_updates:5.2f}x products+updates  "
                       f"{t / best['numpy loop']:5.2f}x NumPy loop")
             print(f"  test accuracy (default): {acc:.4f}")
             for bs, (f, n) in evaluate_figures(net, xte, yte, ref, args.rounds).items():
