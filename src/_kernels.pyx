@@ -7,6 +7,7 @@
 import numpy as np
 
 cimport numpy as cnp
+from libc.math cimport INFINITY, isfinite
 
 from fo_kernels cimport *
 

@@ -3,17 +3,21 @@
 # src/fo_nn_updates.inc.
 
 
-cdef double hyper(str fn, str name, object value, object lo=None, object hi=None) except? -1.0:
+cdef double hyper(str fn, str name, object value, double lo=-INFINITY,
+                  double hi=INFINITY) except? -1.0:
     """A finite number within [lo, hi], as a float; TypeError/ValueError naming it."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: {name} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{fn}: {name} must be a number, got {value!r}") from None
-    if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
-        rng = ("" if lo is None and hi is None else
-               f" in [{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]")
+    cdef double v
+    if type(value) is float:  # what the optimizers pass: nothing to convert
+        v = <double>value
+    else:
+        if isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{fn}: {name} must be a number, got {value!r}")
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"{fn}: {name} must be a number, got {value!r}") from None
+    if not isfinite(v) or v < lo or v > hi:
+        rng = "" if lo == -INFINITY and hi == INFINITY else f" in [{lo}, {hi}]"
         raise ValueError(f"{fn}: {name} must be a finite number{rng}, got {value!r}")
     return v
 
@@ -33,7 +37,9 @@ cdef cnp.ndarray state_array(object a, str fn, str name, object like):
     if like is None:
         if dtype_code(arr) < 0:
             raise TypeError(f"{fn}: {name} must be float32 or float64 (native), got {arr.dtype}")
-    elif not cnp.PyArray_SAMESHAPE(arr, <cnp.ndarray?>like) or arr.dtype != like.dtype:
+    elif not cnp.PyArray_SAMESHAPE(arr, <cnp.ndarray?>like) \
+            or cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(<cnp.ndarray>like) \
+            or not cnp.PyArray_ISNOTSWAPPED(arr):  # like is native: the variable's check
         raise ValueError(f"{fn}: {name} must match the variable ({np.shape(like)}, {like.dtype}), "
                          f"got ({np.shape(arr)}, {arr.dtype})")
     if not (cnp.PyArray_ISWRITEABLE(arr) and cnp.PyArray_IS_C_CONTIGUOUS(arr)
@@ -58,7 +64,7 @@ cdef object update_gradient(object g, str fn, dict state, object backend):
         raise ValueError(f"{fn}: backend applies to a gradient given as a pair (a, b), "
                          f"got backend={backend!r} with an array")
     cdef cnp.ndarray ga = float_operand(g, fn, "gradient")
-    if ga.dtype != w.dtype:
+    if cnp.PyArray_TYPE(ga) != cnp.PyArray_TYPE(w):  # both native
         raise TypeError(f"{fn}: gradient has dtype {ga.dtype} but the variable has {w.dtype}")
     if not cnp.PyArray_SAMESHAPE(ga, w):
         raise ValueError(f"{fn}: gradient has shape {np.shape(ga)} but the variable has shape "
