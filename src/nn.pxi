@@ -73,12 +73,12 @@ cdef object per_row(object v, fo_idx n, str fn, str arg, str kinds, str what, st
     the checks labels and sample weights share; `what` and `why` word their errors."""
     if is_foreign(v) or is_dask(v):
         raise TypeError(f"{fn}: {arg} must be a numpy array, got {type(v).__name__}")
-    arr = np.asarray(v)
+    cdef cnp.ndarray arr = np.asarray(v)
     if arr.dtype.kind not in kinds:
         raise TypeError(f"{fn}: {arg} must be {what}, got dtype {arr.dtype}")
-    if arr.ndim == 2 and np.shape(arr)[1] == 1:
+    if cnp.PyArray_NDIM(arr) == 2 and cnp.PyArray_DIM(arr, 1) == 1:
         arr = arr[:, 0]
-    if np.shape(arr) != (n,):
+    if cnp.PyArray_NDIM(arr) != 1 or cnp.PyArray_DIM(arr, 0) != n:
         raise ValueError(f"{fn}: {arg} must have shape ({n},){why}, got {np.shape(arr)}")
     return arr
 
@@ -88,7 +88,9 @@ cdef cnp.ndarray labels_operand(object labels, fo_idx n, str fn, str arg="labels
     (shape (n,) or (n, 1)); their range is checked by the kernel before any of them
     addresses memory."""
     arr = per_row(labels, n, fn, arg, "iu", "integers", f" to match the {n} rows")
-    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+    # only uint64 holds values past int64's range: a max over smaller types is wasted
+    if arr.dtype.kind == "u" and cnp.PyArray_ITEMSIZE(<cnp.ndarray>arr) == 8 and arr.size \
+            and arr.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{fn}: {arg} hold {arr.max()}, beyond any index")
     return np.ascontiguousarray(arr, dtype=np.int64)
 

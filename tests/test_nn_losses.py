@@ -130,6 +130,25 @@ def test_top_k_ties_count_as_in_and_labels_are_checked():
         nn.top_k_correct(p, [0, 1, 2], k=0)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64, np.ulonglong,
+                                   np.int8, np.int64])
+def test_labels_of_every_integer_type(dtype):
+    z = np.array([[0.0, 2.0, 1.0], [3.0, 0.0, 1.0]], np.float32)
+    expected = nn.sparse_softmax_crossentropy(z, np.array([1, 2]))
+    loss, grad, correct = nn.sparse_softmax_crossentropy(z, np.array([1, 2], dtype))
+    assert loss == expected[0] and correct == expected[2] == 1
+    np.testing.assert_array_equal(grad, expected[1])
+    with pytest.raises(ValueError, match=r"\[0, 3\).*found 7 at row 1"):
+        nn.sparse_softmax_crossentropy(z, np.array([0, 7], dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.ulonglong])
+def test_labels_past_int64_are_refused_not_wrapped(dtype):
+    z = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match="beyond any index"):
+        nn.sparse_softmax_crossentropy(z, np.array([0, 2**63 + 1], dtype))
+
+
 # ---- dropout ----
 
 @pytest.mark.parametrize("dtype", DTYPES)
