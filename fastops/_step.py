@@ -3,6 +3,8 @@ import numpy as np
 
 import fastops
 
+from ._data import cache_aligned_empty
+
 
 class Buffers:
     """Per-layer output buffers (and, for training, gradient buffers dL/doutput) for `rows`
@@ -12,8 +14,8 @@ class Buffers:
         shapes = []
         for layer in layers:
             shapes.append((rows,) + tuple(layer.output_shape[1:]))
-        self.acts = [np.empty(s, dtype) for s in shapes]
-        self.grads = [np.empty(s, dtype) for s in shapes] if train else None
+        self.acts = [cache_aligned_empty(s, dtype) for s in shapes]
+        self.grads = [cache_aligned_empty(s, dtype) for s in shapes] if train else None
         self.rows = rows
         self._views = {rows: (self.acts, self.grads)}
 
