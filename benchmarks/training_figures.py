@@ -12,6 +12,10 @@ rows; the hidden activations and gradients of a model after a short fit), since 
 GEMM skips all-zero steps of A.  The floor on random dense operands is printed beside it.
 Each figure, the floors included, is the best of --rounds, the configurations alternating
 within a round.
+
+Beside the floor, the products with the fit's RMSprop updates and nothing else (update_floor:
+what a step would cost with the gather, the loss and the Python loop free).  --floor-pairs N
+times only the two, alternating N pairs, and prints the median and range of their ratio.
 """
 import argparse
 import importlib.util
@@ -152,6 +156,25 @@ def update_floor(sets, net):
     return total
 
 
+def floor_pairs(x, y, nt, pairs):
+    """Print the GEMM floor and the products with the updates (update_floor), alternating in
+    ABBA order, and the median and range of their pairs' ratio: the two are timed seconds
+    apart, so a drift of the guest's speed moves both."""
+    ops, net = floor_operands(x, y), model()
+    floors, updates = [], []
+    for r in range(pairs):
+        if r % 2 == 0:
+            floors.append(gemm_floor(ops))
+            updates.append(update_floor(ops, net))
+        else:
+            updates.append(update_floor(ops, net))
+            floors.append(gemm_floor(ops))
+    ratio = np.array(updates) / np.array(floors)
+    print(f"{nt} thread(s): GEMM floor median {np.median(floors):.2f} s, with the RMSprop "
+          f"updates {np.median(updates):.2f} s; ratio of {pairs} pairs: median "
+          f"{np.median(ratio):.3f}, range {ratio.min():.3f}-{ratio.max():.3f}")
+
+
 def evaluate_figures(net, xte, yte, ref, rounds):
     """(fastops, NumPy) seconds of evaluate on the test set at batch 32 and in one batch."""
     params = [w for layer in net.layers for w in layer.get_weights()]
@@ -181,6 +204,9 @@ def main():
     ap.add_argument("--threads", default="2,1")
     ap.add_argument("--skip-portable", action="store_true")
     ap.add_argument("--evaluate-only", action="store_true")
+    ap.add_argument("--floor-pairs", type=int, default=0,
+                    help="only the two floors, alternating this many pairs: the ratio of the "
+                         "products with the updates to the products alone")
     args = ap.parse_args()
     ref = numpy_reference()
     xtr, ytr, xte, yte = data()
@@ -190,6 +216,9 @@ def main():
     print(f"CPU: {cpu}; SIMD {fastops.get_simd()}; fastops {fastops.__version__}")
     for nt in (int(t) for t in args.threads.split(",")):
         with threadpool_limits(nt, user_api="blas"), fastops.config_context(num_threads=nt):
+            if args.floor_pairs:
+                floor_pairs(xtr, ytr, nt, args.floor_pairs)
+                continue
             if args.evaluate_only:
                 net = model()
                 net.fit(xtr, ytr, epochs=1, batch_size=BATCH, verbose=0)
