@@ -96,6 +96,20 @@ def floor_operands(x, y, dense=False, batches=16):
     return sets
 
 
+def step_seconds(step, ops):
+    """Seconds of one step(*op), the best of 5 passes of 10 over the operand sets."""
+    for op in ops:
+        step(*op)
+    best = np.inf
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(10):
+            for op in ops:
+                step(*op)
+        best = min(best, (time.perf_counter() - t0) / (10 * len(ops)))
+    return best
+
+
 def gemm_floor(sets):
     """Seconds of the five GEMMs of every step of the fit, at fastops' own rate, on the
     operands of floor_operands."""
@@ -110,16 +124,7 @@ def gemm_floor(sets):
             fastops.matmul(h.T, dy, out=out[2])
             fastops.matmul(dy, w2.T, out=out[3])
             fastops.matmul(xb.T, dh, out=out[4])
-        for op in ops:
-            step(*op)
-        best = np.inf
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(10):
-                for op in ops:
-                    step(*op)
-            best = min(best, (time.perf_counter() - t0) / (10 * len(ops)))
-        total += best * steps
+        total += step_seconds(step, ops) * steps
     return total
 
 
@@ -143,16 +148,7 @@ def update_floor(sets, net):
             for w, g, s in ((w1, (xb.T, dh), slots[0]), (b1, db1, slots[1]),
                             (w2, (h.T, dy), slots[2]), (b2, db2, slots[3])):
                 fastops.nn.rmsprop_update(w, g, s)
-        for op in ops:
-            step(*op)
-        best = np.inf
-        for _ in range(5):
-            t0 = time.perf_counter()
-            for _ in range(10):
-                for op in ops:
-                    step(*op)
-            best = min(best, (time.perf_counter() - t0) / (10 * len(ops)))
-        total += best * steps
+        total += step_seconds(step, ops) * steps
     return total
 
 

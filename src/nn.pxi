@@ -88,7 +88,7 @@ cdef cnp.ndarray labels_operand(object labels, fo_idx n, str fn, str arg="labels
     (shape (n,) or (n, 1)); their range is checked by the kernel before any of them
     addresses memory."""
     arr = per_row(labels, n, fn, arg, "iu", "integers", f" to match the {n} rows")
-    # only uint64 holds values past int64's range: a max over smaller types is wasted
+    # only an 8-byte unsigned type holds values past int64's range: a max over others is wasted
     if arr.dtype.kind == "u" and cnp.PyArray_ITEMSIZE(<cnp.ndarray>arr) == 8 and arr.size \
             and arr.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{fn}: {arg} hold {arr.max()}, beyond any index")
