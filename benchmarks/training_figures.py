@@ -13,9 +13,10 @@ GEMM skips all-zero steps of A.  The floor on random dense operands is printed b
 Each figure, the floors included, is the best of --rounds, the configurations alternating
 within a round.
 
-Beside the floor, the products with the fit's RMSprop updates and nothing else (update_floor:
-what a step would cost with the gather, the loss and the Python loop free).  --floor-pairs N
-times only the two, alternating N pairs, and prints the median and range of their ratio.
+Beside the floor, the products with the fit's RMSprop updates and nothing else
+(products_with_updates: what a step would cost with the gather, the loss and the Python loop
+free).  --floor-pairs N times only the two, alternating N pairs, and prints the median and
+range of their ratio.
 """
 import argparse
 import importlib.util
@@ -128,7 +129,7 @@ def gemm_floor(sets):
     return total
 
 
-def update_floor(sets, net):
+def products_with_updates(sets, net):
     """Seconds of the fit's products and RMSprop updates alone, every step: the GEMM floor's
     forward products and dY.W2^T, then the four updates as fit runs them (W1's and W2's
     gradients multiplied inside the update, fastops.nn.rmsprop_update with a pair), on one
@@ -153,17 +154,17 @@ def update_floor(sets, net):
 
 
 def floor_pairs(x, y, nt, pairs):
-    """Print the GEMM floor and the products with the updates (update_floor), alternating in
-    ABBA order, and the median and range of their pairs' ratio: the two are timed seconds
-    apart, so a drift of the guest's speed moves both."""
+    """Print the GEMM floor and products_with_updates, alternating in ABBA order, and the
+    median and range of their pairs' ratio: the two are timed seconds apart, so a drift of
+    the guest's speed moves both."""
     ops, net = floor_operands(x, y), model()
     floors, updates = [], []
     for r in range(pairs):
         if r % 2 == 0:
             floors.append(gemm_floor(ops))
-            updates.append(update_floor(ops, net))
+            updates.append(products_with_updates(ops, net))
         else:
-            updates.append(update_floor(ops, net))
+            updates.append(products_with_updates(ops, net))
             floors.append(gemm_floor(ops))
     ratio = np.array(updates) / np.array(floors)
     print(f"{nt} thread(s): GEMM floor median {np.median(floors):.2f} s, with the RMSprop "
@@ -237,7 +238,7 @@ def main():
                 # minutes, and a floor timed once before the fits made their ratio swing
                 floor = min(floor, gemm_floor(own_ops))
                 dense_floor = min(dense_floor, gemm_floor(dense_ops))
-                with_updates = min(with_updates, update_floor(own_ops, floor_net))
+                with_updates = min(with_updates, products_with_updates(own_ops, floor_net))
                 for name, ctx in configs.items():
                     with fastops.config_context(**ctx):
                         t, m = fit_seconds(xtr, ytr)

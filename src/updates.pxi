@@ -39,7 +39,7 @@ cdef cnp.ndarray state_array(object a, str fn, str name, object like):
             raise TypeError(f"{fn}: {name} must be float32 or float64 (native), got {arr.dtype}")
     elif not cnp.PyArray_SAMESHAPE(arr, <cnp.ndarray?>like) \
             or cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(<cnp.ndarray>like) \
-            or not cnp.PyArray_ISNOTSWAPPED(arr):  # like is native: the variable's check
+            or not cnp.PyArray_ISNOTSWAPPED(arr):  # like passed the variable's check: native
         raise ValueError(f"{fn}: {name} must match the variable ({np.shape(like)}, {like.dtype}), "
                          f"got ({np.shape(arr)}, {arr.dtype})")
     if not (cnp.PyArray_ISWRITEABLE(arr) and cnp.PyArray_IS_C_CONTIGUOUS(arr)

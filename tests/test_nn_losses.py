@@ -221,3 +221,46 @@ def test_update_hyper_parameters_are_checked(name, value):
     with pytest.raises(ValueError, match=name):
         nn.rmsprop_update(w, np.ones(4, np.float32), np.zeros(4, np.float32), **{name: value})
     np.testing.assert_array_equal(w, before)
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("learning_rate", -1.0, r"learning_rate must be a finite number in \[0.0, inf\], got -1.0"),
+    ("rho", 2, r"rho must be a finite number in \[0.0, 1.0\], got 2"),
+    ("epsilon", np.float32(np.nan),
+     r"epsilon must be a finite number in \[0.0, inf\], got np.float32\(nan\)"),
+    ("rho", True, r"rho must be a number, got True"),
+    ("rho", "x", r"rho must be a number, got 'x'"),
+])
+def test_update_hyper_parameter_messages(name, value, message):
+    # a Python float takes hyper()'s C path, anything else float(): both word errors alike
+    w = np.ones(4, np.float32)
+    with pytest.raises((TypeError, ValueError), match=message):
+        nn.rmsprop_update(w, np.ones(4, np.float32), np.zeros(4, np.float32), **{name: value})
+
+
+@pytest.mark.parametrize("slot", ["velocity", "gradient"])
+def test_update_refuses_a_byte_swapped_slot_or_gradient(slot):
+    # the type-number check alone would take '>f4' for float32 and update it as native
+    w = np.ones(4, np.float32)
+    args = {"gradient": np.ones(4, np.float32), "velocity": np.zeros(4, np.float32)}
+    args[slot] = args[slot].astype(">f4")
+    if slot == "velocity":
+        with pytest.raises(ValueError, match="velocity must match the variable"):
+            nn.rmsprop_update(w, args["gradient"], args["velocity"])
+        np.testing.assert_array_equal(w, np.ones(4, np.float32))
+    else:  # a swapped gradient is read through a native copy, not refused
+        expected = w.copy()
+        nn.rmsprop_update(expected, np.ones(4, np.float32), np.zeros(4, np.float32))
+        nn.rmsprop_update(w, args["gradient"], args["velocity"])
+        np.testing.assert_array_equal(w, expected)
+
+
+def test_labels_as_a_column_and_of_the_wrong_shape():
+    z = np.array([[0.0, 2.0, 1.0], [3.0, 0.0, 1.0]], np.float32)
+    flat = nn.sparse_softmax_crossentropy(z, np.array([1, 2]))
+    column = nn.sparse_softmax_crossentropy(z, np.array([[1], [2]]))
+    assert column[0] == flat[0] and column[2] == flat[2]
+    np.testing.assert_array_equal(column[1], flat[1])
+    for bad in (np.array([[1, 2], [0, 1]]), np.array([1, 2, 0]), np.array([[[1]], [[2]]])):
+        with pytest.raises(ValueError, match=r"labels must have shape \(2,\) to match the 2 rows"):
+            nn.sparse_softmax_crossentropy(z, bad)
