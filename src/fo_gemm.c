@@ -126,6 +126,15 @@ typedef struct {
 #ifndef FO_SHARED_A_SLAB_MAX
 #define FO_SHARED_A_SLAB_MAX (4 << 20)
 #endif
+/* Bytes of packed B up to which shared_body's units are row blocks, never column groups.
+ * Products with a small k store far more than they compute, and C's rows from np.empty
+ * start 16 bytes past a cache line: split by columns, two threads stored into the same line
+ * of every row.  Xeon (model 207), 2 threads, B read transposed: rows / columns took 0.41-
+ * 0.81 of the time at k = 4 and 10 (128 and 512 rows, C aligned or not), but 1.05-1.09 with
+ * C aligned at k = 16-24 (32-48 KB of B), where the B panels are reused less. */
+#ifndef FO_SHARED_ROWS_B_BYTES
+#define FO_SHARED_ROWS_B_BYTES (24 << 10)
+#endif
 /* Units of C per thread in shared_body's last phase: the more, the less a thread idles
  * while another finishes its last, but each unit reads its A and B blocks again. */
 #ifndef FO_SHARED_UNITS

@@ -228,6 +228,34 @@ def test_small_products_on_two_threads(rng, simd, dtype):
 
 
 @pytest.mark.parametrize("simd", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_k_products_split_by_rows(rng, simd, dtype):
+    """With a packed B of at most 24 KiB the blocked path's 2 threads take whole row blocks
+    (fo_gemm.c: FO_SHARED_ROWS_B_BYTES), and above it column groups: either way every element
+    is summed as on one thread.  B read transposed (the trainer's dY.W2^T), row counts that
+    leave the last 6-row panel 1-6 rows full, and C 4 bytes and 16 bytes past a cache line,
+    written into a column slice whose gaps stay NaN."""
+    level = LEVELS.index(simd)
+    for m, k, n in [(128, 10, 512), (48, 4, 100), (133, 7, 300), (301, 12, 64),
+                    (128, 24, 512)]:  # the last: 48 KiB of float32 B, column groups
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((n, k)).astype(dtype).T
+        for offset in (1, 4):
+            results = []
+            for nt in (-1, -2):
+                raw = np.full(m * (n + 2) + 16, np.nan, dtype)
+                start = (-raw.ctypes.data // raw.itemsize) % (64 // raw.itemsize) + offset
+                base = raw[start:start + m * (n + 2)].reshape(m, n + 2)
+                c = base[:, :n]
+                assert _kernels.gemm_path(a, b, c, level, nt) == ("blocked", -nt)
+                _kernels.BACKENDS["fastops"](a, b, c, level, nt, 1.0, 0.0)
+                assert np.isnan(base[:, n:]).all()
+                results.append(c.copy())
+            assert_within(results[0], *reference(a, b, 1.0, 0.0, np.zeros((m, n), dtype)))
+            np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("simd", LEVELS)
 def test_1024(rng, simd):
     a = rng.standard_normal((1024, 1024)).astype(np.float32)
     b = rng.standard_normal((1024, 1024)).astype(np.float32)
