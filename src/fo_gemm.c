@@ -130,7 +130,7 @@ typedef struct {
  * Products with a small k store far more than they compute, and C's rows from np.empty
  * start 16 bytes past a cache line: split by columns, two threads stored into the same line
  * of every row.  Xeon (model 207), 2 threads, B read transposed: rows / columns took 0.41-
- * 0.81 of the time at k = 4 and 10 (128 and 512 rows, C aligned or not), but 1.05-1.09 with
+ * 0.81 of the time at k = 4 and 10 (128 and 512 rows, C aligned or not), but 1.09-1.10 with
  * C aligned at k = 16-24 (32-48 KB of B), where the B panels are reused less. */
 #ifndef FO_SHARED_ROWS_B_BYTES
 #define FO_SHARED_ROWS_B_BYTES (24 << 10)
