@@ -68,7 +68,8 @@ cdef cnp.ndarray kernel_out(cnp.ndarray o):
     return o
 
 
-cdef object per_row(object v, fo_idx n, str fn, str arg, str kinds, str what, str why):
+cdef cnp.ndarray per_row(object v, fo_idx n, str fn, str arg, str kinds, str what,
+                         str why):
     """v as an ndarray of shape (n,) (given as (n,) or (n, 1)) of a dtype kind in `kinds`:
     the checks labels and sample weights share; `what` and `why` word their errors."""
     if is_foreign(v) or is_dask(v):
@@ -87,9 +88,10 @@ cdef cnp.ndarray labels_operand(object labels, fo_idx n, str fn, str arg="labels
     """Integer labels (or row indices: arg names them) as contiguous int64 of length n
     (shape (n,) or (n, 1)); their range is checked by the kernel before any of them
     addresses memory."""
-    arr = per_row(labels, n, fn, arg, "iu", "integers", f" to match the {n} rows")
+    cdef cnp.ndarray arr = per_row(labels, n, fn, arg, "iu", "integers",
+                                   f" to match the {n} rows")
     # only an 8-byte unsigned type holds values past int64's range: a max over others is wasted
-    if arr.dtype.kind == "u" and cnp.PyArray_ITEMSIZE(<cnp.ndarray>arr) == 8 and arr.size \
+    if arr.dtype.kind == "u" and cnp.PyArray_ITEMSIZE(arr) == 8 and arr.size \
             and arr.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{fn}: {arg} hold {arr.max()}, beyond any index")
     return np.ascontiguousarray(arr, dtype=np.int64)

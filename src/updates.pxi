@@ -85,15 +85,10 @@ cdef cnp.ndarray read_as_given(cnp.ndarray x, dict state):
 
 cdef cnp.ndarray product_factor(object x, str fn, int i, cnp.ndarray w):
     """Factor i of a product gradient: a 2-d float ndarray of the variable's dtype."""
-    cdef cnp.ndarray arr
-    if cnp.PyArray_CheckExact(x) and cnp.PyArray_TYPE(<cnp.ndarray>x) == cnp.PyArray_TYPE(w) \
-            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>x) and cnp.PyArray_ISALIGNED(<cnp.ndarray>x):
-        arr = x  # what the trainer passes: no conversion to look for
-    else:
-        arr = float_operand(x, fn, f"gradient[{i}]")
-        if arr.dtype != w.dtype:
-            raise TypeError(f"{fn}: gradient[{i}] has dtype {arr.dtype} but the variable has "
-                            f"{w.dtype}")
+    cdef cnp.ndarray arr = float_operand(x, fn, ("gradient[0]", "gradient[1]")[i])
+    if cnp.PyArray_TYPE(arr) != cnp.PyArray_TYPE(w):  # both native
+        raise TypeError(f"{fn}: gradient[{i}] has dtype {arr.dtype} but the variable has "
+                        f"{w.dtype}")
     if cnp.PyArray_NDIM(arr) != 2:
         raise ValueError(f"{fn}: gradient=(a, b) takes 2-d a and b, got gradient[{i}] of "
                          f"shape {np.shape(arr)}")
