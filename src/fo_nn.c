@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fo_gemm.h"
@@ -43,6 +44,8 @@ static inline fo_partial fo_partials_sum(int nt, fo_task task, void *region, fo_
     return total;
 }
 
+#include "fo_nn_exp.inc"
+
 /* Everything a row kernel reads; each kernel uses the fields its comment names. */
 typedef struct {
     fo_idx n, k;
@@ -54,7 +57,7 @@ typedef struct {
     double scale, threshold, keep;
     fo_idx top;
     uint64_t key, cut;
-    const void *run; /* dropout: the contiguous-run loop of the call's ISA */
+    const void *run; /* the call ISA's dropout loop (contiguous runs) or softmax row passes */
 } fo_rows_job;
 
 typedef void (*fo_rows_fn)(const fo_rows_job *job, fo_idx r0, fo_idx r1, fo_partial *acc);
@@ -176,6 +179,9 @@ typedef struct {
 #define FO_TARGET
 #include "fo_nn_updates.inc"
 #include "fo_nn_dropout.inc"
+#define FO_VEC_BYTES 0
+#include "fo_nn_softmax_row.inc"
+#undef FO_VEC_BYTES
 #undef FO_NAME
 #undef FO_TARGET
 #if FO_HAVE_X86_SIMD
@@ -186,6 +192,9 @@ typedef struct {
 #define FO_ADAGRAD_PLAIN fo_adagrad_plain_f32_avx2
 #include "fo_nn_updates.inc"
 #include "fo_nn_dropout.inc"
+#define FO_VEC_BYTES 32
+#include "fo_nn_softmax_row.inc"
+#undef FO_VEC_BYTES
 #undef FO_NAME
 #undef FO_TARGET
 #undef FO_RMSPROP_PLAIN
@@ -196,6 +205,9 @@ typedef struct {
 #define FO_ADAGRAD_PLAIN fo_adagrad_plain_f32_avx512
 #include "fo_nn_updates.inc"
 #include "fo_nn_dropout.inc"
+#define FO_VEC_BYTES 64
+#include "fo_nn_softmax_row.inc"
+#undef FO_VEC_BYTES
 #undef FO_NAME
 #undef FO_TARGET
 #undef FO_RMSPROP_PLAIN
@@ -204,12 +216,14 @@ typedef struct {
 #define FO_NAME(x) x##_f32
 #define FO_UPDATES(isa) updates_f32_##isa
 #define FO_DROPOUT_RUN(isa) dropout_run_f32_##isa
+#define FO_PER_ISA(x, isa) x##_f32_##isa
 #include "fo_nn_rows.inc"
 #include "fo_nn_losses.inc"
 #include "fo_nn_optimizers.inc"
 #undef FO_NAME
 #undef FO_UPDATES
 #undef FO_DROPOUT_RUN
+#undef FO_PER_ISA
 #undef FO_T
 #undef FO_BITS
 
@@ -219,6 +233,9 @@ typedef struct {
 #define FO_TARGET
 #include "fo_nn_updates.inc"
 #include "fo_nn_dropout.inc"
+#define FO_VEC_BYTES 0
+#include "fo_nn_softmax_row.inc"
+#undef FO_VEC_BYTES
 #undef FO_NAME
 #undef FO_TARGET
 #if FO_HAVE_X86_SIMD
@@ -226,24 +243,32 @@ typedef struct {
 #define FO_TARGET FO_TARGET_AVX2
 #include "fo_nn_updates.inc"
 #include "fo_nn_dropout.inc"
+#define FO_VEC_BYTES 32
+#include "fo_nn_softmax_row.inc"
+#undef FO_VEC_BYTES
 #undef FO_NAME
 #undef FO_TARGET
 #define FO_NAME(x) x##_f64_avx512
 #define FO_TARGET FO_TARGET_AVX512
 #include "fo_nn_updates.inc"
 #include "fo_nn_dropout.inc"
+#define FO_VEC_BYTES 64
+#include "fo_nn_softmax_row.inc"
+#undef FO_VEC_BYTES
 #undef FO_NAME
 #undef FO_TARGET
 #endif
 #define FO_NAME(x) x##_f64
 #define FO_UPDATES(isa) updates_f64_##isa
 #define FO_DROPOUT_RUN(isa) dropout_run_f64_##isa
+#define FO_PER_ISA(x, isa) x##_f64_##isa
 #include "fo_nn_rows.inc"
 #include "fo_nn_losses.inc"
 #include "fo_nn_optimizers.inc"
 #undef FO_NAME
 #undef FO_UPDATES
 #undef FO_DROPOUT_RUN
+#undef FO_PER_ISA
 #undef FO_T
 #undef FO_BITS
 

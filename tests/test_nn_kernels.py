@@ -25,8 +25,9 @@ def ref_log_softmax(z):
 # ---- softmax ----
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 1), (7, 10), (300, 300), (3, 4, 5)], ids=str)
-def test_softmax_matches_numpy(dtype, shape, threads):
+@pytest.mark.parametrize("shape", [(1, 1), (7, 10), (300, 300), (3, 4, 5), (5, 256), (5, 257),
+                                   (3, 771)], ids=str)
+def test_softmax_matches_numpy(dtype, shape, simd, threads):
     x = np.random.default_rng(0).normal(0, 5, shape).astype(dtype)
     before = x.copy()
     expected = np.exp(ref_log_softmax(x))
@@ -34,6 +35,57 @@ def test_softmax_matches_numpy(dtype, shape, threads):
     assert actual.dtype == dtype and actual.shape == shape
     np.testing.assert_allclose(actual, expected, rtol=RTOL[dtype], atol=1e-7)
     np.testing.assert_array_equal(x, before)
+
+
+def test_softmax_exp_is_within_ulps_of_long_double_on_every_path(simd):
+    # softmax([0, x]) = [1, e] / (1 + e) with e = exp(x): the ratio of the two outputs is
+    # exp(x) up to the two divisions' roundings.  libm's exp (the portable path) reads 1.5 ulp
+    # here; the SIMD paths' polynomial 2.4 (AVX-512 and AVX2 give the same bits).
+    rng = np.random.default_rng(7)
+    x = np.concatenate([-rng.random(200_000) * 708, [-708.0, -707.99, -0.0, -1e-300,
+                                                     -np.log(2) / 2, -np.log(2) * 1.5, -1.0]])
+    y = nnops.softmax(np.stack([np.zeros_like(x), x], axis=1))
+    exact = np.exp(x.astype(np.longdouble))
+    ulps = np.abs(y[:, 1] / y[:, 0] - exact) / np.spacing(exact.astype(np.float64))
+    assert ulps.max() <= 3.0, (simd, ulps.max(), x[ulps.argmax()])
+    assert y[-5, 1] == y[-5, 0] == 0.5  # exp(-0.0) is exactly 1
+
+
+@pytest.mark.skipif(fastops.cpu_simd() != "avx512", reason="needs a CPU with AVX-512")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_avx2_and_avx512_softmax_rows_are_the_same_bits(dtype):
+    # the two SIMD paths do the same arithmetic lane by lane and add in the same order
+    rng = np.random.default_rng(11)
+    for k in (1, 3, 8, 10, 13, 46, 257, 1000):
+        z = (rng.normal(0, 30, (9, k)) * rng.choice([0.01, 1, 20], (9, 1))).astype(dtype)
+        labels = rng.integers(0, k, 9)
+        with fastops.config_context(simd="avx2"):
+            a = nnops.softmax(z), nnops.sparse_softmax_crossentropy(z, labels)
+        with fastops.config_context(simd="avx512"):
+            b = nnops.softmax(z), nnops.sparse_softmax_crossentropy(z, labels)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1][1], b[1][1])
+        assert a[1][0] == b[1][0]
+
+
+@pytest.mark.parametrize("row", [[0.0, -np.inf, 1.0], [np.inf, 0.0, 1.0], [np.nan, 0.0, 1.0],
+                                 [-np.inf, -np.inf], [0.0, -710.0, -745.0, -800.0],
+                                 [5e-324, 0.0], [0.0, -708.5, -1000.0, 3.0, -2.0, 1.0, 0.5,
+                                                 -0.5, -709.0]], ids=str)
+def test_softmax_special_values_are_libms_on_every_path(row, simd):
+    # arguments outside [-708, 0] (NaN, +-inf, results below the normal range) take libm's
+    # exp on every path, so they come out as on the portable path; -inf gives an exact 0
+    z = np.array([row])
+    with fastops.config_context(simd="portable"):
+        expected = nnops.softmax(z)
+        loss, grad, _ = nnops.sparse_softmax_crossentropy(z, np.array([len(row) - 1]))
+    got = nnops.softmax(z)
+    np.testing.assert_allclose(got, expected, rtol=4e-16, atol=0)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    assert np.array_equal(got == 0, expected == 0)
+    sloss, sgrad, _ = nnops.sparse_softmax_crossentropy(z, np.array([len(row) - 1]))
+    np.testing.assert_allclose(sgrad, grad, rtol=4e-16, atol=0)
+    assert sloss == pytest.approx(loss, rel=1e-15, nan_ok=True)
 
 
 def test_softmax_large_logits_and_aliasing():
@@ -64,8 +116,8 @@ def _onehot(labels, k, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n,k", [(1, 2), (128, 10), (96, 10), (3000, 30)])
-def test_softmax_crossentropy_matches_numpy(dtype, n, k, threads):
+@pytest.mark.parametrize("n,k", [(1, 2), (128, 10), (96, 10), (3000, 30), (7, 257), (5, 600)])
+def test_softmax_crossentropy_matches_numpy(dtype, n, k, simd, threads):
     rng = np.random.default_rng(n + k)
     z = rng.normal(0, 3, (n, k)).astype(dtype)
     labels = rng.integers(0, k, n)

@@ -127,7 +127,8 @@ HOT_LOOPS = {
        for fn in ("relu_backward_vv", "sum_lanes", "accumulate")],
     "fo_nn.c": [f"{fn}_{t}_portable" for t in ("f32", "f64")
                 for fn in ("sgd", "rmsprop", "adagrad", "adam")]
-    + [f"softmax_backward_rows_{t}" for t in ("f32", "f64")],
+    + [f"softmax_backward_rows_{t}" for t in ("f32", "f64")]
+    + [f"softmax_row_{fn}_{t}_portable" for t in ("f32", "f64") for fn in ("exp", "scale")],
     "fo_gemm.c": ["ukr_s_neon_8x12", "ukr_d_neon_6x8", "sup_s_neon_8x12", "sup_d_neon_6x8"],
 }
 

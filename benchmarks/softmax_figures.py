@@ -1,0 +1,63 @@
+"""fastops.nn.softmax and sparse_softmax_crossentropy against the same rows in NumPy, from
+MNIST's and Reuters' class counts to rows of 1000, timed alternately in one process:
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/softmax_figures.py [--threads 1]
+
+NumPy's softmax is the five calls a NumPy user writes (max, subtract, exp, sum, divide);
+its cross-entropy adds the log of the row sums and the picked logits.  Prints the medians of
+`--rounds` rounds and fastops' time over NumPy's.
+"""
+import argparse
+
+import numpy as np
+
+import fastops
+from fastops import nn
+from _timing import median_seconds
+
+SHAPES = [(128, 10), (10000, 10), (10000, 46), (1000, 1000)]
+
+
+def numpy_softmax(z, out):
+    m = z.max(axis=1, keepdims=True)
+    np.subtract(z, m, out=out)
+    np.exp(out, out=out)
+    out /= out.sum(axis=1, keepdims=True)
+
+
+def numpy_sparse_crossentropy(z, labels, rows):
+    m = z.max(axis=1, keepdims=True)
+    e = np.exp(z - m)
+    lse = np.log(e.sum(axis=1)) + m[:, 0]
+    return float(np.mean(lse - z[rows, labels]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=fastops.get_num_threads())
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    fastops.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    print(f"fastops {fastops.__version__}, SIMD {fastops.get_simd()}, {args.threads} thread(s); "
+          "medians of alternating rounds, us per call")
+    for n, k in SHAPES:
+        z = rng.normal(0, 3, (n, k)).astype(np.float32)
+        labels = rng.integers(0, k, n)
+        rows = np.arange(n)
+        out = np.empty_like(z)
+        budget = 0.05
+        pairs = {"softmax": (lambda: nn.softmax(z, out=out), lambda: numpy_softmax(z, out)),
+                 "sparse crossentropy": (
+                     lambda: nn.sparse_softmax_crossentropy(z, labels, grad=False),
+                     lambda: numpy_sparse_crossentropy(z, labels, rows))}
+        for name, (ours, theirs) in pairs.items():
+            times = np.array([[median_seconds(f, seconds=budget) for f in (ours, theirs)]
+                              for _ in range(args.rounds)])
+            fo, ref = np.median(times, axis=0) * 1e6
+            print(f"  {name:20s} {n:6d} x {k:<5d} fastops {fo:9.1f}  NumPy {ref:9.1f}  "
+                  f"ratio {np.median(times[:, 0] / times[:, 1]):.2f}")
+
+
+if __name__ == "__main__":
+    main()
