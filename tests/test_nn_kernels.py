@@ -89,6 +89,23 @@ def test_softmax_special_values_are_libms_on_every_path(row, simd):
     assert sloss == pytest.approx(loss, rel=1e-15, nan_ok=True)
 
 
+@pytest.mark.parametrize("row", [[1.0, 3.0, 3.0, 2.0], [-0.0, 0.0, -1.0], [0.0, -0.0],
+                                 [np.nan, 5.0, np.nan], [1.0, np.nan, 9.0],
+                                 [-np.inf, -np.inf, -1.0], [2.0, 2.0, 2.0]], ids=str)
+@pytest.mark.parametrize("width", [1, 100], ids=["short", "long"])
+def test_crossentropy_correct_count_is_numpys_argmax(row, width, simd):
+    # first of tied maxima, -0.0 equal to 0.0, the first NaN when there is one (numpy.argmax);
+    # rows past 64 logits find it from the vector max, shorter ones in one scan.  Each value
+    # repeated `width` times keeps the ties and the NaNs' order.
+    z = np.repeat(np.array([row]), width, axis=1)
+    first = int(np.argmax(z[0]))
+    k = z.shape[1]
+    for label in sorted({0, first, first + 1, k - 1} & set(range(k))):
+        _, _, sparse = nnops.sparse_softmax_crossentropy(z, np.array([label]), grad=False)
+        _, _, dense = nnops.softmax_crossentropy(z, np.eye(k)[[label]], grad=False)
+        assert sparse == dense == (label == first), (label, sparse, dense, first)
+
+
 def test_softmax_large_logits_and_aliasing():
     x = np.array([[1e4, 0.0, -1e4], [-1e30, -1e30, -1e30]], dtype=np.float32)
     out = nnops.softmax(x, out=x)
