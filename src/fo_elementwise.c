@@ -14,9 +14,7 @@
 #include "fo_elementwise.h"
 #include "fo_iter.h"
 
-#if FO_HAVE_X86_SIMD
-#include <immintrin.h>
-#endif
+#include "fo_exp_simd.h"
 
 /* An output this large cannot stay in cache for its next reader anyway, so it is written
  * with non-temporal stores: that skips the read-for-ownership of every destination line,
@@ -50,6 +48,7 @@ typedef struct {
     int (*finite_run)(const void *x, fo_idx n, fo_idx s);
 } fo_ew_kernels;
 
+#define FO_EW_VECTOR_EXP 0 /* sigmoid and tanh through libm */
 #define FO_T float
 #define FO_NAME(x) x##_f32_portable
 #define FO_TARGET
@@ -66,7 +65,10 @@ typedef struct {
 #undef FO_NAME
 #undef FO_TARGET
 
+#undef FO_EW_VECTOR_EXP
+
 #if FO_HAVE_X86_SIMD
+#define FO_EW_VECTOR_EXP 1 /* sigmoid and tanh through fo_exp_simd.h */
 #define FO_T float
 #define FO_NAME(x) x##_f32_avx2
 #define FO_TARGET FO_TARGET_AVX2
@@ -82,6 +84,7 @@ typedef struct {
 #undef FO_T
 #undef FO_NAME
 #undef FO_TARGET
+#undef FO_EW_VECTOR_EXP
 #endif
 
 int fo_elementwise_isa(int isa)

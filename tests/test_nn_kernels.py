@@ -296,6 +296,51 @@ def test_sigmoid_tanh_and_backward(dtype, simd, threads):
     np.testing.assert_allclose(nnops.tanh_backward(g, t), g * (1 - t * t), rtol=RTOL[dtype] * 10, atol=ATOL[dtype])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_tanh_ulps_of_long_double(dtype, simd):
+    # in double, through libm (portable) or the AVX2 exp / expm1 polynomial: within 4 ulp of
+    # a double (libm's read 2 here) and the float32 results rounded from them (<= 0.5 ulp
+    # of a float32); tiny arguments keep their digits (tanh through expm1)
+    rng = np.random.default_rng(12)
+    x = (rng.normal(size=100_000) * rng.choice([1e-9, 1e-3, 0.1, 1, 10, 300], 100_000))
+    x = x.astype(dtype)
+    wide = x.astype(np.longdouble)
+    bound = 4.0 if dtype == np.float64 else 0.5
+    for got, exact in ((nnops.sigmoid(x), 1 / (1 + np.exp(-wide))), (nnops.tanh(x), np.tanh(wide))):
+        keep = np.abs(exact) > 1e-290
+        ulps = np.abs(got[keep] - exact[keep]) / np.spacing(np.abs(exact[keep]).astype(dtype))
+        assert ulps.max() <= bound, (simd, float(ulps.max()))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_tanh_special_values_and_layouts(dtype, simd):
+    # arguments past the polynomial's range (|x| > 354 for tanh, > 708 for sigmoid), NaN and
+    # infinities take libm's path; signs of zero are kept; a value's result does not depend on
+    # the layout, the block it falls in or the thread split
+    x = np.array([0.0, -0.0, 5e-324, -5e-324, 1e-300, 353.9, 354.1, -354.1, 707.9, 708.1,
+                  -708.1, -745.5, 1000.0, -1000.0, np.inf, -np.inf, np.nan, 20.0, -20.0, 1e-8])
+    x = x.astype(dtype)
+    with fastops.config_context(simd="portable"):
+        s0, t0 = nnops.sigmoid(x), nnops.tanh(x)
+    s, t = nnops.sigmoid(x), nnops.tanh(x)
+    np.testing.assert_allclose(s, s0, rtol=4 * np.finfo(dtype).eps, atol=0)
+    np.testing.assert_allclose(t, t0, rtol=4 * np.finfo(dtype).eps, atol=0)
+    assert np.array_equal(np.signbit(t), np.signbit(t0)) and np.isnan(t[16]) and np.isnan(s[16])
+    assert t[14] == 1 and t[15] == -1 and s[14] == 1 and s[15] == 0
+    rng = np.random.default_rng(13)
+    y = (rng.normal(size=10_003) * 30).astype(dtype)
+    for fn in (nnops.sigmoid, nnops.tanh):
+        whole = fn(y)
+        np.testing.assert_array_equal(fn(y[::-1])[::-1], whole)
+        np.testing.assert_array_equal(fn(y[3:])[:-2], whole[3:-2])
+        np.testing.assert_array_equal(fn(np.repeat(y, 2)[::2]), whole)
+        with fastops.config_context(num_threads=2):
+            np.testing.assert_array_equal(fn(y), whole)
+        inplace = y.copy()
+        assert fn(inplace, out=inplace) is inplace
+        np.testing.assert_array_equal(inplace, whole)
+
+
 # ---- optimizer updates: one kernel pass vs the Keras formulas in NumPy ----
 
 SIZES = [5, 1000, 200_003]

@@ -1,11 +1,13 @@
-"""fastops.nn.softmax and sparse_softmax_crossentropy against the same rows in NumPy, from
-MNIST's and Reuters' class counts to rows of 1000, timed alternately in one process:
+"""fastops.nn's kernels built on exp against the same computation in NumPy, timed
+alternately in one process: softmax and sparse_softmax_crossentropy from MNIST's and
+Reuters' class counts to rows of 1000, and sigmoid and tanh on 1e6 values.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/softmax_figures.py [--threads 1]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/nn_figures.py [--threads 1]
 
 NumPy's softmax is the five calls a NumPy user writes (max, subtract, exp, sum, divide);
-its cross-entropy adds the log of the row sums and the picked logits.  Prints the medians of
-`--rounds` rounds and fastops' time over NumPy's.
+its cross-entropy adds the log of the row sums and the picked logits; its sigmoid is
+1 / (1 + exp(-x)) and its tanh np.tanh.  Prints the medians of `--rounds` rounds and
+fastops' time over NumPy's.
 """
 import argparse
 
@@ -57,6 +59,18 @@ def main():
             fo, ref = np.median(times, axis=0) * 1e6
             print(f"  {name:20s} {n:6d} x {k:<5d} fastops {fo:9.1f}  NumPy {ref:9.1f}  "
                   f"ratio {np.median(times[:, 0] / times[:, 1]):.2f}")
+    for dtype in (np.float32, np.float64):
+        x = rng.normal(0, 3, 1_000_000).astype(dtype)
+        out = np.empty_like(x)
+        pairs = {"sigmoid": (lambda: nn.sigmoid(x, out=out),
+                             lambda: np.divide(1, 1 + np.exp(-x), out=out)),
+                 "tanh": (lambda: nn.tanh(x, out=out), lambda: np.tanh(x, out=out))}
+        for name, (ours, theirs) in pairs.items():
+            times = np.array([[median_seconds(f, seconds=0.05) for f in (ours, theirs)]
+                              for _ in range(args.rounds)])
+            fo, ref = np.median(times, axis=0) * 1e6
+            print(f"  {name:20s} 1e6 {np.dtype(dtype).name:9s} fastops {fo:9.1f}  NumPy "
+                  f"{ref:9.1f}  ratio {np.median(times[:, 0] / times[:, 1]):.2f}")
 
 
 if __name__ == "__main__":
