@@ -34,6 +34,16 @@ def numpy_sparse_crossentropy(z, labels, rows):
     return float(np.mean(lse - z[rows, labels]))
 
 
+def report(name, shape, ours, theirs, rounds, budget=0.05):
+    """One line: medians of `rounds` alternating timings of ours and theirs, and the median of
+    their ratios."""
+    times = np.array([[median_seconds(f, seconds=budget) for f in (ours, theirs)]
+                      for _ in range(rounds)])
+    fo, ref = np.median(times, axis=0) * 1e6
+    print(f"  {name:20s} {shape:15s} fastops {fo:9.1f}  NumPy {ref:9.1f}  "
+          f"ratio {np.median(times[:, 0] / times[:, 1]):.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=fastops.get_num_threads())
@@ -48,29 +58,20 @@ def main():
         labels = rng.integers(0, k, n)
         rows = np.arange(n)
         out = np.empty_like(z)
-        budget = 0.05
-        pairs = {"softmax": (lambda: nn.softmax(z, out=out), lambda: numpy_softmax(z, out)),
-                 "sparse crossentropy": (
-                     lambda: nn.sparse_softmax_crossentropy(z, labels, grad=False),
-                     lambda: numpy_sparse_crossentropy(z, labels, rows))}
-        for name, (ours, theirs) in pairs.items():
-            times = np.array([[median_seconds(f, seconds=budget) for f in (ours, theirs)]
-                              for _ in range(args.rounds)])
-            fo, ref = np.median(times, axis=0) * 1e6
-            print(f"  {name:20s} {n:6d} x {k:<5d} fastops {fo:9.1f}  NumPy {ref:9.1f}  "
-                  f"ratio {np.median(times[:, 0] / times[:, 1]):.2f}")
+        shape = f"{n} x {k}"
+        report("softmax", shape, lambda: nn.softmax(z, out=out),
+               lambda: numpy_softmax(z, out), args.rounds)
+        report("sparse crossentropy", shape,
+               lambda: nn.sparse_softmax_crossentropy(z, labels, grad=False),
+               lambda: numpy_sparse_crossentropy(z, labels, rows), args.rounds)
     for dtype in (np.float32, np.float64):
         x = rng.normal(0, 3, 1_000_000).astype(dtype)
         out = np.empty_like(x)
-        pairs = {"sigmoid": (lambda: nn.sigmoid(x, out=out),
-                             lambda: np.divide(1, 1 + np.exp(-x), out=out)),
-                 "tanh": (lambda: nn.tanh(x, out=out), lambda: np.tanh(x, out=out))}
-        for name, (ours, theirs) in pairs.items():
-            times = np.array([[median_seconds(f, seconds=0.05) for f in (ours, theirs)]
-                              for _ in range(args.rounds)])
-            fo, ref = np.median(times, axis=0) * 1e6
-            print(f"  {name:20s} 1e6 {np.dtype(dtype).name:9s} fastops {fo:9.1f}  NumPy "
-                  f"{ref:9.1f}  ratio {np.median(times[:, 0] / times[:, 1]):.2f}")
+        shape = f"1e6 {np.dtype(dtype).name}"
+        report("sigmoid", shape, lambda: nn.sigmoid(x, out=out),
+               lambda: np.divide(1, 1 + np.exp(-x), out=out), args.rounds)
+        report("tanh", shape, lambda: nn.tanh(x, out=out), lambda: np.tanh(x, out=out),
+               args.rounds)
 
 
 if __name__ == "__main__":
