@@ -8,6 +8,20 @@ FLOAT_DTYPES = (np.float32, np.float64)
 # Every SIMD path this CPU can run, plus the portable one (always).
 SIMD_PATHS = list(fastops._config.SIMD_LEVELS[:fastops._config.SIMD_LEVELS.index(fastops.cpu_simd()) + 1])
 
+# The Cython rung's builds this CPU can run: its portable build, and on x86-64 the AVX2 and
+# AVX-512 builds of the same source (aarch64's NEON has no build of its own).
+CYTHON_BUILD_NAMES = [name for name in ("portable", "avx2", "avx512") if name in SIMD_PATHS]
+
+
+def cython_build(name):
+    """The Cython rung's build `name`, which must exist where this CPU can run it: a build
+    missing for a level the CPU has fails (a skip would hide an untested build)."""
+    from fastops import _cython_kernels as ck
+    build = {"portable": ck.PORTABLE, "avx2": ck._avx2_build(),
+             "avx512": ck._avx512_build()}[name]
+    assert build is not None, f"this CPU runs {name}, but the Cython rung's {name} build is absent"
+    return build
+
 
 def layouts(rng, shape, dtype, special=True):
     """(name, array) pairs holding the same kind of data in different memory layouts.

@@ -9,17 +9,14 @@ import numpy as np
 import pytest
 from gemm_bound import assert_within, reference
 
-from fastops import _cython_kernels as ck
+from helpers import CYTHON_BUILD_NAMES, cython_build
 
-BUILDS = {"portable": ck.PORTABLE, "avx2": ck._avx2_build(), "avx512": ck._avx512_build()}
 DTYPES = (np.float32, np.float64)
 
 
-@pytest.fixture(params=sorted(BUILDS))
+@pytest.fixture(params=CYTHON_BUILD_NAMES)
 def build(request):
-    if BUILDS[request.param] is None:
-        pytest.skip(f"this CPU cannot run the {request.param} build (or it is absent)")
-    return BUILDS[request.param]
+    return cython_build(request.param)
 
 
 @pytest.fixture
