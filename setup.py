@@ -27,8 +27,8 @@ from setuptools import Extension, setup
 # extension -> its sources (the .pyx first, then the hand-written C it links) and whether it
 # uses OpenMP (only the pure-Cython rung does, for prange)
 EXTENSIONS = {
-    "_kernels": (["src/_kernels.pyx", "src/fo_elementwise.c", "src/fo_gemm.c", "src/fo_nn.c",
-                  "src/fo_pool.c", "src/fo_blas_threads.c"], False),
+    "_kernels": (["src/_kernels.pyx", "src/fo_elementwise.c", "src/fo_unary.c", "src/fo_gemm.c",
+                  "src/fo_nn.c", "src/fo_pool.c", "src/fo_blas_threads.c"], False),
     "_cython_kernels": (["src/_cython_kernels.pyx"], True),
     "_cython_kernels_avx2": (["src/_cython_kernels_avx2.pyx"], True),
     "_cython_kernels_avx512": (["src/_cython_kernels_avx512.pyx"], True),

@@ -41,7 +41,8 @@ cdef object unary_backward_kernel(int op, object grad, object y, object out, str
 
 
 def sigmoid(x, out=None):
-    """out := 1 / (1 + exp(-x)), without overflow for large |x| (computed in double)."""
+    """out := 1 / (1 + exp(-x)), without overflow for large |x|.  float64 is computed in
+    double; float32 in float32 lanes on the SIMD paths (within 2 ulp, README Deviations)."""
     return unary_kernel(FO_SIGMOID, x, out, "sigmoid")
 
 
@@ -51,7 +52,8 @@ def sigmoid_backward(grad, y, out=None):
 
 
 def tanh(x, out=None):
-    """out := tanh(x) (computed in double)."""
+    """out := tanh(x).  float64 is computed in double; float32 in float32 lanes on the SIMD
+    paths (within 2 ulp, README Deviations)."""
     return unary_kernel(FO_TANH, x, out, "tanh")
 
 

@@ -14,7 +14,9 @@
 #include "fo_elementwise.h"
 #include "fo_iter.h"
 
-#include "fo_exp_simd.h"
+#if FO_HAVE_X86_SIMD
+#include <immintrin.h>
+#endif
 
 /* An output this large cannot stay in cache for its next reader anyway, so it is written
  * with non-temporal stores: that skips the read-for-ownership of every destination line,
@@ -40,15 +42,12 @@ typedef void (*fo_strided_fn)(fo_idx n, const char *a, fo_idx sa, const char *b,
 typedef struct {
     fo_contig_fn binary[FO_NUM_BINARY][3]; /* vv, vs (b scalar), sv (a scalar) */
     fo_strided_fn binary_strided[FO_NUM_BINARY];
-    fo_contig_fn unary[FO_NUM_UNARY];
-    fo_strided_fn unary_strided[FO_NUM_UNARY];
     double (*sum_lanes)(const void *x, fo_idx n);
     double (*sum_pairwise)(const char *x, fo_idx n, fo_idx s);
     void (*accumulate)(fo_idx n, const void *x, double *acc);
     int (*finite_run)(const void *x, fo_idx n, fo_idx s);
 } fo_ew_kernels;
 
-#define FO_EW_VECTOR_EXP 0 /* sigmoid and tanh through libm */
 #define FO_T float
 #define FO_NAME(x) x##_f32_portable
 #define FO_TARGET
@@ -65,10 +64,7 @@ typedef struct {
 #undef FO_NAME
 #undef FO_TARGET
 
-#undef FO_EW_VECTOR_EXP
-
 #if FO_HAVE_X86_SIMD
-#define FO_EW_VECTOR_EXP 1 /* sigmoid and tanh through fo_exp_simd.h */
 #define FO_T float
 #define FO_NAME(x) x##_f32_avx2
 #define FO_TARGET FO_TARGET_AVX2
@@ -84,7 +80,6 @@ typedef struct {
 #undef FO_T
 #undef FO_NAME
 #undef FO_TARGET
-#undef FO_EW_VECTOR_EXP
 #endif
 
 int fo_elementwise_isa(int isa)
@@ -102,7 +97,7 @@ static const fo_ew_kernels *fo_ew_pick(int dtype, int isa)
     return dtype == FO_F32 ? &kernels_f32_portable : &kernels_f64_portable;
 }
 
-/* ---- binary and unary runs ---- */
+/* ---- binary runs ---- */
 
 typedef struct {
     int op;
@@ -186,28 +181,6 @@ void fo_binary(int op, int dtype, int isa, int nthreads, int ndim, const fo_idx 
     (void)out_is_fresh;
     fo_iter_run(&it, total, nthreads, fo_binary_run, &ctx, 0, NULL);
 #endif
-}
-
-static void fo_unary_run(void *vctx, fo_idx n, char *const *p, const fo_idx *s)
-{
-    const fo_ew_ctx *ctx = (const fo_ew_ctx *)vctx;
-    if (s[0] == ctx->itemsize && s[1] == ctx->itemsize)
-        ctx->k->unary[ctx->op](n, p[0], NULL, p[1]);
-    else
-        ctx->k->unary_strided[ctx->op](n, p[0], s[0], NULL, 0, p[1], s[1]);
-}
-
-void fo_unary(int op, int dtype, int isa, int nthreads, int ndim, const fo_idx *shape,
-              const char *x, const fo_idx *stride_x, char *out, const fo_idx *stride_out)
-{
-    fo_iter it;
-    char *ptr[2] = {(char *)x, out};
-    const fo_idx *stride[2] = {stride_x, stride_out};
-    fo_idx total = fo_iter_prepare(&it, 2, 1, ndim, shape, ptr, stride);
-    if (total == 0)
-        return;
-    fo_ew_ctx ctx = {op, dtype == FO_F32 ? 4 : 8, fo_ew_pick(dtype, isa), 0};
-    fo_iter_run(&it, total, nthreads, fo_unary_run, &ctx, 0, NULL);
 }
 
 #include "fo_reductions.inc" /* sum, sum_into, all_finite over the same tables */

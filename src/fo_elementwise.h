@@ -25,7 +25,8 @@ enum {
     FO_NUM_BINARY
 };
 
-/* Unary operations: out := op(x). */
+/* Unary operations: out := op(x).  Compute-bound, so they live in fo_unary.c and run the nn
+ * family's levels (AVX-512 included). */
 enum { FO_SIGMOID = 0, FO_TANH, FO_NUM_UNARY };
 
 /* The ISA the elementwise family runs for a requested level: memory-bound loops gain

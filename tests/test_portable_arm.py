@@ -29,7 +29,7 @@ CC = shutil.which("aarch64-linux-gnu-gcc")
 OBJDUMP = shutil.which("aarch64-linux-gnu-objdump")
 QEMU = shutil.which("qemu-aarch64") or shutil.which("qemu-aarch64-static")
 HOST_CC = shutil.which("gcc") or shutil.which("cc")
-KERNELS = [SRC / f for f in ("fo_elementwise.c", "fo_gemm.c", "fo_nn.c", "fo_pool.c")]
+KERNELS = [SRC / f for f in ("fo_elementwise.c", "fo_unary.c", "fo_gemm.c", "fo_nn.c", "fo_pool.c")]
 # setup.py's flags for the kernels, plus -Werror
 CFLAGS = ["-O3", "-fno-math-errno", "-Wall", "-Werror", "-pthread"]
 

@@ -1,7 +1,8 @@
 /* The portable C kernels, compiled for another architecture (aarch64) and run under
  * qemu-user by tests/test_portable_arm.py: broadcast bias_add_relu on 2 threads, NaN in
  * maximum through transposed strides, a float32 sum of 1e6, and an sgemm with a
- * transposed A against a float64 triple loop and the length-k error bound.
+ * transposed A against a float64 triple loop and the length-k error bound, tanh and sigmoid
+ * of float32 through a reversed stride.
  * A request for AVX-512 must fall back to the portable code there. */
 #include <math.h>
 #include <stdio.h>
@@ -68,6 +69,19 @@ int main(void)
     fo_sparse_softmax_crossentropy_f64(FO_ISA_AVX512, 2, 2, 3, mz, badlabels, NULL, mg, &correct,
                                        NULL, &bad_row);
     if (bad_row != 1) bad++;
+    /* tanh and sigmoid, float32, read backwards: the double formula rounded once */
+    static float th[1001], sg[1001];
+    for (int i = 0; i < 1001; i++) x[i] = (float)(i - 500) / 25.0f;
+    fo_idx sh_u[1] = {1001}, s_back[1] = {-4}, s_out[1] = {4};
+    fo_unary(FO_TANH, FO_F32, FO_ISA_AVX512, 1, 1, sh_u, (char *)(x + 1000), s_back, (char *)th,
+             s_out);
+    fo_unary(FO_SIGMOID, FO_F32, FO_ISA_AVX512, 2, 1, sh_u, (char *)(x + 1000), s_back, (char *)sg,
+             s_out);
+    for (int i = 0; i < 1001; i++) {
+        double v = x[1000 - i];
+        if (th[i] != (float)tanh(v) || fabsf(sg[i] - (float)(1.0 / (1.0 + exp(-v)))) > 6e-8f * sg[i])
+            bad++;
+    }
     printf("aarch64 portable kernels: %d mismatches\n", bad);
     return bad != 0;
 }
