@@ -1,8 +1,8 @@
 /* exp (and expm1) of double and float vectors on AVX2 and AVX-512, for the kernels that
- * used libm's per element: the softmax and cross-entropy rows (fo_nn_exp.inc, double) and
- * sigmoid and tanh (fo_unary.c).  Each function takes lanes in [FO_EXP_FAST_MIN, 0] only
- * (FO_EXPF_FAST_MIN for floats); the callers give other lanes (results below the normal
- * range, NaN, +-inf) to libm.
+ * used libm's per element: the softmax and cross-entropy rows (fo_nn_exp.inc: float rows in
+ * float lanes, double rows in double lanes) and sigmoid and tanh (fo_unary.c).  Each
+ * function takes lanes in [FO_EXP_FAST_MIN, 0] only (FO_EXPF_FAST_MIN for floats); the
+ * callers give other lanes (results below the normal range, NaN, +-inf) to libm.
  *
  * exp(x) = 2^n * exp(r), with n = round(x / ln 2) and |r| <= ln(2) / 2: exp(r) - 1 from
  * the degree-13 Taylor polynomial (truncation error below 1e-17 there) in FMAs, 2^n from the
@@ -103,17 +103,29 @@ FO_TARGET_AVX512 static inline __m512d fo_exp_reduce_avx512(__m512d x, __m512d *
 #define FO_EXPF_ROUNDER 12582912.0f /* 1.5 * 2^23 */
 #define FO_EXPF_SCALE_BIAS (127 - 0x4B400000)
 
-FO_TARGET_AVX2 static inline __m256 fo_expf_reduce_avx2(__m256 x, __m256 *scale)
+/* The reduction of x + lo, where lo is a low part below half an ulp of x (with_lo a
+ * constant, so that without it no add is left): an argument that is a rounded difference,
+ * the softmax's x - max, keeps the digits its rounding dropped, which would otherwise cost
+ * tens of ulp of the result (64 in the softmax test, whose spreads reach 110). */
+FO_TARGET_AVX2 static inline __m256 fo_expf_reduce_lo_avx2(__m256 x, __m256 lo, int with_lo,
+                                                           __m256 *scale)
 {
     const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps((float)FO_LOG2E)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const __m256 t = _mm256_add_ps(n, _mm256_set1_ps(FO_EXPF_ROUNDER)); /* exact */
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FO_LN2F_HI), x), q;
     r = _mm256_fnmadd_ps(n, _mm256_set1_ps(FO_LN2F_LO), r);
+    if (with_lo)
+        r = _mm256_add_ps(r, lo);
     FO_EXPM1F_POLY(_mm256_fmadd_ps, _mm256_mul_ps, _mm256_set1_ps, r, q);
     *scale = _mm256_castsi256_ps(_mm256_slli_epi32(
         _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(FO_EXPF_SCALE_BIAS)), 23));
     return q;
+}
+
+FO_TARGET_AVX2 static inline __m256 fo_expf_reduce_avx2(__m256 x, __m256 *scale)
+{
+    return fo_expf_reduce_lo_avx2(x, x, 0, scale);
 }
 
 FO_TARGET_AVX512 static inline __m512 fo_expf_reduce_avx512(__m512 x, __m512 *scale)
@@ -163,6 +175,14 @@ FO_EXPM1_FROM(fo_expm1f_avx2, __m256, FO_TARGET_AVX2, fo_expf_reduce_avx2, _mm25
               _mm256_sub_ps, _mm256_set1_ps(1.0f))
 #undef FO_EXP_FROM
 #undef FO_EXPM1_FROM
+
+/* exp(hi + lo) for lanes with hi in [FO_EXPF_FAST_MIN, 0] and |lo| <= ulp(hi) / 2 */
+FO_TARGET_AVX2 static inline __m256 fo_expf_lo_avx2(__m256 hi, __m256 lo)
+{
+    __m256 scale;
+    const __m256 q = fo_expf_reduce_lo_avx2(hi, lo, 1, &scale);
+    return _mm256_fmadd_ps(scale, q, scale);
+}
 
 #endif /* FO_HAVE_X86_SIMD */
 #endif /* FO_EXP_SIMD_H */

@@ -52,6 +52,7 @@ def test_softmax_exp_is_within_ulps_of_long_double_on_every_path(simd):
     # softmax([0, x]) = [1, e] / (1 + e) with e = exp(x): the ratio of the two outputs is
     # exp(x) up to the two divisions' roundings.  libm's exp (the portable path) reads 1.5 ulp
     # here; the SIMD paths' polynomial 2.4 (AVX-512 and AVX2 give the same bits, NaN signs aside).
+    # (float64 rows: float32 rows take float lanes, tested below.)
     rng = np.random.default_rng(7)
     x = np.concatenate([-rng.random(200_000) * 708, [-708.0, -707.99, -0.0, -1e-300,
                                                      -np.log(2) / 2, -np.log(2) * 1.5, -1.0]])
@@ -60,6 +61,34 @@ def test_softmax_exp_is_within_ulps_of_long_double_on_every_path(simd):
     ulps = np.abs(y[:, 1] / y[:, 0] - exact) / np.spacing(exact.astype(np.float64))
     assert ulps.max() <= 3.0, (simd, ulps.max(), x[ulps.argmax()])
     assert y[-5, 1] == y[-5, 0] == 0.5  # exp(-0.0) is exactly 1
+
+
+def test_float32_softmax_is_within_ulps_of_long_double_on_every_path(simd, threads):
+    # float32 rows: the SIMD paths take exp in float lanes (the AVX-512 path calls the AVX2
+    # function), summed and scaled in double, so within 1.5 ulp (1.42 read on Zen 3); x - max
+    # is rounded to a float there, and its rounding error goes into the reduction, without
+    # which these rows' spreads (to 110) cost 64 ulp, as in NumPy's five-call softmax.  The
+    # portable path takes libm's double exp and rounds once (0.5 ulp).  Results below the
+    # normal range are off by less than one subnormal step.  A strided row gives the
+    # contiguous row's bits.
+    rng = np.random.default_rng(5)
+    rows = []
+    for m in (0.0, 3.7, -50.3, 80.1, 1234.567, -1e4 + 0.3, 0.001):
+        d = np.concatenate([rng.random(3000) * 110, rng.random(1000) * 2,
+                            np.linspace(0, 104, 2000)])
+        rows.append(m - d)
+    z = np.array(rows, dtype=np.float32)
+    wide = z.astype(np.longdouble)
+    e = np.exp(wide - wide.max(axis=1, keepdims=True))
+    exact = e / e.sum(axis=1, keepdims=True)
+    got = nnops.softmax(z)
+    err = np.abs(got.astype(np.longdouble) - exact)
+    normal = exact >= np.finfo(np.float32).tiny
+    ulps = err[normal] / np.spacing(exact[normal].astype(np.float32)).astype(np.longdouble)
+    assert ulps.max() <= (0.5001 if simd == "portable" else 1.5), (simd, float(ulps.max()))
+    assert err[~normal].max() < 2.0 ** -149, (simd, float(err[~normal].max()))
+    strided = nnops.softmax(np.asfortranarray(z))
+    np.testing.assert_array_equal(strided.view(np.int32), got.view(np.int32))
 
 
 # Collected only where the CPU runs both paths, as the simd fixture holds only the paths the
