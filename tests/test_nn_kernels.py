@@ -51,7 +51,7 @@ def test_softmax_matches_numpy(dtype, shape, simd, threads):
 def test_softmax_exp_is_within_ulps_of_long_double_on_every_path(simd):
     # softmax([0, x]) = [1, e] / (1 + e) with e = exp(x): the ratio of the two outputs is
     # exp(x) up to the two divisions' roundings.  libm's exp (the portable path) reads 1.5 ulp
-    # here; the SIMD paths' polynomial 2.4 (AVX-512 and AVX2 give the same bits, NaN signs aside).
+    # here; the SIMD paths' polynomial 1.9 (AVX-512 and AVX2 give the same bits, NaN signs aside).
     # (float64 rows: float32 rows take float lanes, tested below.)
     rng = np.random.default_rng(7)
     x = np.concatenate([-rng.random(200_000) * 708, [-708.0, -707.99, -0.0, -1e-300,
@@ -59,7 +59,7 @@ def test_softmax_exp_is_within_ulps_of_long_double_on_every_path(simd):
     y = nnops.softmax(np.stack([np.zeros_like(x), x], axis=1))
     exact = np.exp(x.astype(np.longdouble))
     ulps = np.abs(y[:, 1] / y[:, 0] - exact) / np.spacing(exact.astype(np.float64))
-    assert ulps.max() <= 3.0, (simd, ulps.max(), x[ulps.argmax()])
+    assert ulps.max() <= 2.5, (simd, ulps.max(), x[ulps.argmax()])
     assert y[-5, 1] == y[-5, 0] == 0.5  # exp(-0.0) is exactly 1
 
 
@@ -340,8 +340,10 @@ def test_sigmoid_tanh_and_backward(dtype, simd, threads):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sigmoid_tanh_ulps_of_long_double(dtype, simd):
-    # float64, through libm (portable) or the exp / expm1 polynomial in double: within 4 ulp
-    # (libm's read 2 here).  float32: portable rounds the double result once (<= 0.5 ulp);
+    # float64, through libm (portable) or the exp / expm1 polynomial in double: within 3 ulp
+    # (libm's read 2 here; on Zen 3's AVX2 path 2e7 samples read 1.48 for sigmoid and 2.28 for
+    # tanh, whose worst lie near x = 0.18, where expm1(-2x) cancels: sampled densely below,
+    # with the point that read 4.05 before the polynomial added r last).  float32: portable rounds the double result once (<= 0.5 ulp);
     # the SIMD paths compute in float32 lanes, as NumPy does, within 2 ulp (a sweep of every
     # float32 read 1.94 for tanh and 1.50 for sigmoid; np.tanh reads 1.4 here and
     # 1 / (1 + exp(-x)) 3.2), and AVX-512's float32 tanh, from interval polynomials, within 1
@@ -350,9 +352,11 @@ def test_sigmoid_tanh_ulps_of_long_double(dtype, simd):
     x = (rng.normal(size=100_000) * rng.choice([1e-9, 1e-3, 0.1, 1, 10, 300], 100_000))
     if dtype == np.float32:  # 2e6 points of [0.1, 12), where the worst cases lie
         x = np.concatenate([x, np.linspace(0.1, 12, 1_000_000), -np.linspace(0.1, 12, 1_000_000)])
+    else:
+        x = np.concatenate([x, rng.uniform(0.17, 0.2, 1_000_000), [0.18965809823292662]])
     x = x.astype(dtype)
     wide = x.astype(np.longdouble)
-    bound = 4.0 if dtype == np.float64 else (0.5 if simd == "portable" else 2.0)
+    bound = 3.0 if dtype == np.float64 else (0.5 if simd == "portable" else 2.0)
     tanh_bound = 1.0 if (dtype, simd) == (np.float32, "avx512") else bound
     for got, exact, most in ((nnops.sigmoid(x), 1 / (1 + np.exp(-wide)), bound),
                              (nnops.tanh(x), np.tanh(wide), tanh_bound)):
