@@ -17,6 +17,7 @@
 
 #include "fo_elementwise.h"
 #include "fo_iter.h"
+#include "fo_nn.h"
 
 #include "fo_exp_simd.h"
 
@@ -319,15 +320,10 @@ FO_UNARY_TABLE(f64_avx512)
 #undef FO_UNARY_TABLE
 #endif
 
-/* The nn family's levels (fo_nn_isa), which get_simd('nn') reports. */
-static int fo_unary_isa(int isa)
-{
-    return fo_family_isa(isa, FO_HAVE_X86_SIMD ? FO_ISA_AVX512 : FO_ISA_PORTABLE);
-}
-
+/* at the nn family's levels, which get_simd('nn') reports */
 static const fo_unary_kernels *fo_unary_pick(int dtype, int isa)
 {
-    switch (fo_unary_isa(isa)) {
+    switch (fo_nn_isa(isa)) {
 #if FO_HAVE_X86_SIMD
     case FO_ISA_AVX512:
         return dtype == FO_F32 ? &kernels_f32_avx512 : &kernels_f64_avx512;
