@@ -63,21 +63,21 @@ def _env_threads():
     return min(_usable_cores(), MAX_THREADS)
 
 
-def _simd_level(name, what="set_simd"):
+def _simd_level(name, what="set_simd: name"):
     cpu = _kernels.cpu_level()
     if name == "auto":
         return cpu
     if name not in SIMD_LEVELS:
-        raise ValueError(f"{what}: name must be 'auto' or one of {SIMD_LEVELS}, got {name!r}")
+        raise ValueError(f"{what} must be 'auto' or one of {SIMD_LEVELS}, got {name!r}")
     level = SIMD_LEVELS.index(name)
     if level > cpu:
-        raise ValueError(f"{what}: this CPU supports at most {SIMD_LEVELS[cpu]!r}, got {name!r}")
+        raise ValueError(f"{what} must be at most {SIMD_LEVELS[cpu]!r} on this CPU, got {name!r}")
     return level
 
 
-def _backend_index(name, what="set_backend"):
+def _backend_index(name, what="set_backend: name"):
     if name not in BACKENDS:
-        raise ValueError(f"{what}: name must be one of {BACKENDS}, got {name!r}")
+        raise ValueError(f"{what} must be one of {BACKENDS}, got {name!r}")
     return BACKENDS.index(name)
 
 
@@ -114,6 +114,9 @@ def get_simd(family=None):
     isa = _kernels.current_settings()[1]
     if family is None:
         return SIMD_LEVELS[isa]
+    if family not in ("elementwise", "gemm", "nn"):
+        raise ValueError(f"get_simd: family must be None, 'elementwise', 'gemm' or 'nn', got "
+                         f"{family!r}")
     return SIMD_LEVELS[_kernels.family_isa(family, isa)]
 
 
@@ -149,8 +152,8 @@ def config_context(*, num_threads=None, simd=None, backend=None):
         ...     fastops.relu(x)
     """
     n = -1 if num_threads is None else _threads(num_threads, "config_context: num_threads")
-    isa = -1 if simd is None else _simd_level(simd, "config_context")
-    b = -1 if backend is None else _backend_index(backend, "config_context")
+    isa = -1 if simd is None else _simd_level(simd, "config_context: simd")
+    b = -1 if backend is None else _backend_index(backend, "config_context: backend")
     outer = _kernels.settings_var.get(None)
     if outer is not None:
         n = outer.num_threads if n < 0 else n
@@ -166,7 +169,8 @@ def config_context(*, num_threads=None, simd=None, backend=None):
 def _init_from_environment():
     _kernels.set_defaults(_kernels.Settings(
         _env_threads(),
-        _simd_level(os.environ.get("FASTOPS_SIMD", "auto"), "FASTOPS_SIMD (set_simd)"),
+        _simd_level(os.environ.get("FASTOPS_SIMD", "auto"),
+                    "the environment variable FASTOPS_SIMD"),
         BACKENDS.index("auto")))
 
 

@@ -4,6 +4,8 @@
 # rows, losses, updates: one .pxi each), which hand pointers and strides to the C kernels
 # (src/fo_*.c) and release the GIL.  One extension module, so the
 # families share one set of settings and one policy; each .pxi holds one family.
+import operator
+
 import numpy as np
 
 cimport numpy as cnp

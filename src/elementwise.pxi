@@ -109,6 +109,11 @@ cdef object delegate_binary(str fn, object a, object b, object out):
     return getattr(np, fn)(a, b, **kw)
 
 
+# the parameter names of the entries whose operands are not (a, b), for their error messages
+_OPERAND_NAMES = {"relu_backward": ("grad", "x"), "bias_add": ("x", "b"),
+                  "bias_add_relu": ("x", "b")}
+
+
 cdef object binary(int op, object a, object b, object out, str fn, int tier):
     cdef int code
     if cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b):
@@ -119,8 +124,9 @@ cdef object binary(int op, object a, object b, object out, str fn, int tier):
         return dask_dispatch(fn, a, b, out=out)
     if is_foreign(a) or is_foreign(b):
         return delegate_binary(fn, a, b, out)
-    xa = as_operand(a, fn, "a")
-    xb = as_operand(b, fn, "b")
+    names = _OPERAND_NAMES.get(fn, ("a", "b"))
+    xa = as_operand(a, fn, names[0])
+    xb = as_operand(b, fn, names[1])
     dtype = np.result_type(xa, xb)
     if dtype.type not in (np.float32, np.float64):
         return delegate_binary(fn, xa, xb, out)

@@ -48,6 +48,16 @@ typedef struct {
     int (*finite_run)(const void *x, fo_idx n, fo_idx s);
 } fo_ew_kernels;
 
+/* No FMA contraction in the loops: the AVX2 build would fuse tanh_backward's 1 - y*y on its
+ * contiguous loops only, so the same call would give other bits for another layout or SIMD
+ * path, and other bits than NumPy's g * (1 - y*y). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #define FO_T float
 #define FO_NAME(x) x##_f32_portable
 #define FO_TARGET
@@ -80,6 +90,9 @@ typedef struct {
 #undef FO_T
 #undef FO_NAME
 #undef FO_TARGET
+#endif
+#if !defined(__clang__) && defined(__GNUC__)
+#pragma GCC pop_options
 #endif
 
 int fo_elementwise_isa(int isa)

@@ -72,6 +72,11 @@
 /* N or M at or below this takes a skinny path (gemm_driver.inc) instead of the
  * fully packed one: SUP reads A in place (small N), SUPM reads B in place (small M). */
 #define FO_SUP_MAX 16
+/* The skinny paths pack one operand whole along k, its rows padded to the tile's (a (1, k)
+ * row of A to MR rows), so a long k costs a multiple of that operand in memory: 384 MB for
+ * a float32 (1, 2^24) times (2^24, 1).  Past this many bytes a product takes the blocked
+ * path instead, whose buffers are KC x NC at most. */
+#define FO_SKINNY_PACK_MAX ((size_t)64 << 20)
 /* Products with B and C in unit-stride rows run the kernel's unpacked small kernel
  * (fo_gemm_small.inc; AVX2 and AVX-512) when B is at most FO_SMALL_B_BYTES, so that it
  * stays in L2 while A's rows stream past once per tile width, and 2mnk is at most

@@ -73,6 +73,8 @@ cdef tuple loss(int kind, str fn, object a, object b, object out, bint grad,
             lab = unaliased(lab, o)
         else:
             yr = as_rows(unaliased(ya, o), fn, "y_true")
+        if w is not None and overlaps(w, o):  # the kernels read the weights more than once
+            w = w.copy()
     if want_rows:
         rows = cnp.PyArray_EMPTY(1, &n, cnp.NPY_FLOAT64, False)
     cdef Config cfg = current_config()

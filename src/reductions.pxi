@@ -12,11 +12,14 @@ cdef object reduced_axes(object axis, int nd, str fn, char *reduced):
     for d in range(nd):
         reduced[d] = 0
     for ax in axes:
-        if isinstance(ax, bool) or not isinstance(ax, (int, np.integer)):
+        if isinstance(ax, (bool, np.bool_)) or not hasattr(ax, "__index__"):
             raise TypeError(f"{fn}: axis must be None, an int or a tuple of ints, got {axis!r}")
+        ax = operator.index(ax)  # np.integer and 0-d integer arrays too, as NumPy takes them
+        if nd == 0 and ax in (0, -1):
+            continue  # NumPy's one exception: a 0-d array takes axis 0 or -1 as no axis
         if not -nd <= ax < nd:
             raise AxisError(f"{fn}: axis {ax} is out of bounds for array of dimension {nd}")
-        d = int(ax) % nd
+        d = ax % nd
         if reduced[d]:
             raise ValueError(f"{fn}: duplicate value in axis {axis!r}")
         reduced[d] = 1
@@ -43,6 +46,17 @@ cdef tuple dims_tuple(int nd, cnp.npy_intp *dims):
     return tuple([dims[d] for d in range(nd)])
 
 
+cdef object numpy_sum(object x, object axis, bint keepdims, object out):
+    """np.sum with only the arguments the caller gave: np.matrix.sum and other subclasses'
+    sum methods take no keepdims (np.sum passes it on only when it was given)."""
+    kw = {}
+    if keepdims:
+        kw["keepdims"] = True
+    if out is not None:
+        kw["out"] = out
+    return np.sum(x, axis=axis, **kw)
+
+
 cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier):
     cdef int code, d, nd, k, status
     cdef cnp.npy_intp shape[FO_MAX_NDIM]
@@ -62,7 +76,7 @@ cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier)
             return dask_dispatch("sum", x, axis=axis, keepdims=keepdims, out=out)
         xa_ = unary_float(x, "sum")
         if xa_ is None:
-            return np.sum(x, axis=axis, keepdims=keepdims, out=out)
+            return numpy_sum(x, axis, keepdims, out)
         xa = xa_
     code = dtype_code(xa)
     nd = cnp.PyArray_NDIM(xa)
@@ -116,7 +130,7 @@ cdef object sum_tier(object x, object axis, bint keepdims, object out, int tier)
         if out is not None:
             out[...] = total
             return out
-        if keepdims:
+        if keepdims and res_nd:  # a 0-d input keeps no dims: NumPy returns a scalar
             return np.full(dims_tuple(res_nd, res_dims), total, dtype=rtype)
         return numpy_scalar(total, code)
     if tier == TIER_FASTOPS:

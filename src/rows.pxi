@@ -27,6 +27,10 @@ def take_rows(x, indices, out):
     check_out(o, 2, dims, cnp.PyArray_TYPE(o), fn)
     if overlaps(o, xa):
         raise ValueError(f"{fn}: out shares memory with x")
+    # the indices are checked once and read again row by row: rows written into memory they
+    # share would change them after the check
+    if overlaps(idx, o):
+        idx = idx.copy()
     cdef cnp.ndarray k_out = kernel_out(o)
     cdef Config cfg = current_config()
     cdef fo_mat mx = mat_of(xa), mo = mat_of(k_out)

@@ -10,7 +10,8 @@ cdef double hyper(str fn, str name, object value, double lo=-INFINITY,
     if type(value) is float:  # what the optimizers pass: nothing to convert
         v = <double>value
     else:
-        if isinstance(value, (bool, np.bool_)):
+        # float() would also parse strings and bytes; a number means a real scalar
+        if isinstance(value, (bool, np.bool_, str, bytes)) or np.ndim(value) != 0:
             raise TypeError(f"{fn}: {name} must be a number, got {value!r}")
         try:
             v = float(value)
@@ -23,8 +24,9 @@ cdef double hyper(str fn, str name, object value, double lo=-INFINITY,
 
 
 cdef fo_idx positive_int(str fn, str name, object value) except -1:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{fn}: {name} must be a positive int, got {value!r}")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1 \
+            or value >= 2**63:
+        raise ValueError(f"{fn}: {name} must be a positive int below 2**63, got {value!r}")
     return <fo_idx>value
 
 

@@ -95,3 +95,43 @@ def test_simd_paths_are_switchable_and_restored():
     assert fastops.get_simd() == before
     if fastops.cpu_simd() != "portable":
         assert fastops.get_simd("elementwise") == "avx2"
+
+
+def test_errors_name_the_parameter_they_are_about():
+    with pytest.raises(TypeError, match="relu_backward: argument grad is None"):
+        fastops.relu_backward(None, np.ones(2))
+    with pytest.raises(TypeError, match="relu_backward: argument x has unsupported complex"):
+        fastops.relu_backward(np.ones(2), 1j)
+    with pytest.raises(ValueError, match="adam_update: step must be a positive int below"):
+        fastops.nn.adam_update(np.ones(2), np.ones(2), np.zeros(2), np.zeros(2), 2**63)
+    with pytest.raises(ValueError, match="get_simd: family must be"):
+        fastops.get_simd("bad")
+    with pytest.raises(ValueError, match="config_context: simd must be"):
+        with fastops.config_context(simd="AVX2"):
+            pass
+    with pytest.raises(ValueError, match="config_context: backend must be"):
+        with fastops.config_context(backend="numpy"):
+            pass
+    # float() parses strings: a hyperparameter given as text is refused, not converted
+    with pytest.raises(TypeError, match="learning_rate must be a number, got '0.5'"):
+        fastops.nn.sgd_update(np.ones(2), np.ones(2), learning_rate="0.5")
+
+
+@pytest.mark.parametrize("impl", [fastops.sum, fastops.cython.sum])
+def test_sum_takes_what_np_sum_takes(impl):
+    m = np.asmatrix(np.arange(6.0).reshape(2, 3))  # handed to NumPy, without a keepdims
+    np.testing.assert_array_equal(impl(m, axis=0), np.sum(m, axis=0))
+    assert impl(m) == 15.0
+    x0 = np.array(5.0)
+    for kw in ({"keepdims": True}, {"axis": 0}, {"axis": -1}, {"axis": ()}):
+        res, ref = impl(x0, **kw), np.sum(x0, **kw)
+        assert type(res) is type(ref) and res == ref, kw
+    with pytest.raises(np.exceptions.AxisError):
+        impl(x0, axis=1)
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(impl(x, axis=np.array(1)), np.sum(x, axis=np.array(1)))
+    np.testing.assert_array_equal(impl(x, axis=(np.int8(0),)), np.sum(x, axis=(0,)))
+    with pytest.raises(TypeError, match="axis must be"):
+        impl(x, axis=True)
+    with pytest.raises(TypeError, match="axis must be"):
+        impl(x, axis=1.0)

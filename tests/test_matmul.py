@@ -144,6 +144,28 @@ def test_skinny_path_limits(cfg, rng, dtype):
             assert_accurate(fastops.matmul(bt, a.T), bt, a.T)
 
 
+@pytest.mark.parametrize("simd", SIMD_PATHS)
+def test_skinny_paths_with_a_long_k_take_the_blocked_path(simd):
+    """The skinny paths pack one operand whole along k, padded to their tile: a (1, 2^24)
+    float32 row times a (2^24, 1) column took 384 MB of workspace (8 GB for stride-0
+    operands of 2^27).  Past 64 MB of packing such products take the blocked path, whose
+    buffers are KC x NC at most.  Stride-0 operands cost no memory here."""
+    level = LEVELS.index(simd)
+    c = np.empty((1, 1), np.float32)
+    for k, expected in ((2**20, None), (2**24, "blocked")):
+        a = np.broadcast_to(np.float32(1), (1, k))
+        b = np.broadcast_to(np.float32(1), (k, 1))
+        path = _kernels.gemm_path(a, b, c, level, 1)[0]
+        assert path == expected if expected else path != "blocked", (k, path)
+    a = np.broadcast_to(np.float32(1), (1, 2**24))
+    ones = np.broadcast_to(np.float32(1), (2**24, 1))
+    with fastops.config_context(simd=simd, backend="fastops"):
+        assert fastops.matmul(a, ones)[0, 0] == 2**24  # blocks of KC sum exactly
+        a2 = np.broadcast_to(np.float32(0.5), (2, 2**23))
+        r = fastops.matmul(a2, np.broadcast_to(np.float32(2), (2**23, 3)))
+    np.testing.assert_array_equal(r, np.full((2, 3), 2**23, np.float32))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_small_products(cfg, rng, dtype):
     """The unpacked small kernel's edges (one thread: M and N past the skinny paths' 16, B

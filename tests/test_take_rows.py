@@ -70,3 +70,17 @@ def test_bad_arguments_are_named():
     before = x.copy()
     nn.take_rows(x, [0, 1, 2], out)
     np.testing.assert_array_equal(x, before)  # x is only read
+
+
+def test_indices_sharing_memory_with_out_are_read_as_before_the_call():
+    """The indices are checked once and then read row by row: an out that holds them must
+    not change them under the gather (it segfaulted: row 0 overwrote index 1 with 1e300's
+    bits, which the kernel then read as a row number)."""
+    x = np.full((4, 2), 1e300)
+    x[2] = 7.0
+    buf = np.zeros(8)
+    idx = buf.view(np.int64)[:4]
+    idx[:] = [3, 2, 1, 0]
+    expected = x[[3, 2, 1, 0]]
+    res = nn.take_rows(x, idx, buf.reshape(4, 2))
+    np.testing.assert_array_equal(res, expected)
