@@ -114,17 +114,16 @@ def check_sample_weight(sample_weight, n, name):
 
 def class_weights(class_weight, y, loss):
     """Per-sample weights from {class: weight}, as Keras 3 (argmax of one-hot targets, the
-    rounded value of a single column)."""
+    rounded value of a single column); a class the dict does not name weighs 1.0."""
     if not isinstance(class_weight, dict) or not class_weight:
         raise TypeError(f"class_weight must be a non-empty dict {{class index: weight}}, got "
                         f"{class_weight!r}")
-    keys = sorted(class_weight)
-    if any(isinstance(k, bool) or not isinstance(k, (int, np.integer)) for k in keys) \
-            or keys != list(range(len(keys))):
-        raise ValueError(f"class_weight keys must be the class indices 0 .. n_classes - 1, "
-                         f"got {keys}")
-    table = np.array([class_weight[k] for k in keys], dtype=np.float64)
-    if not np.isfinite(table).all() or (table < 0).any():
+    keys = list(class_weight)
+    if any(isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0
+           for k in keys):
+        raise ValueError(f"class_weight keys must be class indices (ints >= 0), got {keys}")
+    weights = np.array([class_weight[k] for k in keys], dtype=np.float64)
+    if not np.isfinite(weights).all() or (weights < 0).any():
         raise ValueError("class_weight values must be finite numbers >= 0")
     if loss.target == "sparse":
         labels = y
@@ -132,10 +131,12 @@ def class_weights(class_weight, y, loss):
         labels = nn.argmax(y)
     else:
         labels = np.rint(y[:, 0]).astype(np.int64)
-    if labels.min() < 0 or labels.max() >= len(table):
-        raise ValueError(f"class_weight has weights for classes 0..{len(table) - 1} but the "
-                         f"targets hold class {labels.max() if labels.min() >= 0 else labels.min()}")
-    return np.take(table, labels)
+    labels = np.asarray(labels, dtype=np.int64)
+    top = max(int(max(keys)), int(labels.max()) if labels.size else 0)
+    table = np.ones(top + 1, np.float64)
+    table[np.array(keys, dtype=np.int64)] = weights
+    # a negative target (no class) weighs 1.0, as in Keras' class_weight.get(y, 1.0)
+    return np.where(labels >= 0, np.take(table, np.maximum(labels, 0)), 1.0)
 
 
 def split_validation(arrays, fraction):

@@ -62,7 +62,7 @@ class Inference:
             return logs
         if not metrics:
             return logs["loss"]
-        return [logs["loss"]] + [logs[m.name] for m in metrics]
+        return list(logs.values())
 
     def _evaluate_arrays(self, x, y, sample_weight, batch_size, verbose, callbacks):
         with self._reading("evaluate"):

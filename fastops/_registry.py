@@ -2,10 +2,39 @@
 losses, metrics, optimizers, layers, callbacks): Keras' names and aliases, and Keras 3's
 serialization format ``{"module", "class_name", "config", "registered_name"}``.
 """
+import contextlib
+import contextvars
 import inspect
 
 _KINDS = {}      # kind -> {lower-case name or alias: class or function}
 _CLASSES = {}    # kind -> {class_name: class}
+# the custom objects in force ({name: class or function}), consulted before the registry
+_CUSTOM = contextvars.ContextVar("fastops_custom_objects", default={})
+
+
+@contextlib.contextmanager
+def custom_object_scope(custom_objects):
+    """Within the block, names in `custom_objects` ({name: class or function}) resolve to
+    those objects wherever a config or a name is deserialized (load_model's custom_objects,
+    Keras 3's keras.saving.custom_object_scope)."""
+    if custom_objects is None:
+        custom_objects = {}
+    if not isinstance(custom_objects, dict):
+        raise TypeError(f"custom_objects must be a dict {{name: class or function}}, got "
+                        f"{type(custom_objects).__name__}")
+    token = _CUSTOM.set({**_CUSTOM.get(), **custom_objects})
+    try:
+        yield
+    finally:
+        _CUSTOM.reset(token)
+
+
+def _custom(*names):
+    table = _CUSTOM.get()
+    for name in names:
+        if isinstance(name, str) and name in table:
+            return table[name]
+    return None
 
 
 def snake_case(class_name):
@@ -38,7 +67,7 @@ def known(kind):
 
 def lookup(kind, name):
     """The class or function registered as `name`; ValueError listing the known names."""
-    target = _KINDS.get(kind, {}).get(name.lower())
+    target = _custom(name) or _KINDS.get(kind, {}).get(name.lower())
     if target is None:
         raise ValueError(f"Unknown {kind}: {name!r}. Known: {known(kind)}")
     return target
@@ -87,6 +116,17 @@ def deserialize(kind, config):
         raise ValueError(f"Cannot deserialize {kind} from {config!r}: expected a name or a dict "
                          f"with 'class_name' and 'config'")
     name = config["class_name"]
+    # Keras 3 writes a function as class_name 'function' with its name as the config
+    custom = _custom(config.get("registered_name"), name,
+                     config.get("config") if name == "function" else None)
+    if custom is not None:
+        if not isinstance(custom, type):
+            return custom
+        if hasattr(custom, "from_config"):
+            return custom.from_config(dict(config.get("config") or {}))
+        return custom(**dict(config.get("config") or {}))
+    if name == "function" and isinstance(config.get("config"), str):
+        return lookup(kind, config["config"])
     cls = _CLASSES.get(kind, {}).get(name) or _KINDS.get(kind, {}).get(name.lower())
     if cls is None:
         raise ValueError(f"Unknown {kind} class {name!r}. Known: "

@@ -27,6 +27,37 @@ class Buffers:
         return v
 
 
+def log_names(metrics):
+    """The logs' key of each metric, as Keras 3 names them (CompileMetrics.result): the plain
+    metrics first, a repeated name suffixed _1, _2, ...; then the weighted ones, whose name,
+    when a plain metric already took it, becomes weighted_<name>."""
+    taken, names = {}, [None] * len(metrics)
+    for weighted in (False, True):
+        for i, m in enumerate(metrics):
+            if bool(getattr(m, "weighted", False)) != weighted:
+                continue
+            name = m.name
+            if name not in taken:
+                taken[name] = 1
+            else:
+                if weighted:
+                    name = f"weighted_{m.name}"
+                if weighted and name not in taken:
+                    taken[name] = 1
+                else:
+                    index = taken[name]
+                    taken[name] += 1
+                    name = f"{name}_{index}"
+            names[i] = name
+    return names
+
+
+def log_order(metrics):
+    """Indices of the metrics in the order Keras 3 reports them: plain, then weighted."""
+    return ([i for i, m in enumerate(metrics) if not getattr(m, "weighted", False)]
+            + [i for i, m in enumerate(metrics) if getattr(m, "weighted", False)])
+
+
 class Step:
     """The loss and metrics of one fit / evaluate call, and its training and test steps."""
 
@@ -50,6 +81,8 @@ class Step:
         self.backward_kw = [{"products": True} if l.product_gradients else {}
                             for l in self.layers]
         self.regularizers = [r for l in train for r in l.regularizers]
+        names = log_names(metrics)
+        self._logged = [(names[i], metrics[i]) for i in log_order(metrics)]
         self._probs = None
         self.reset()
 
@@ -61,8 +94,8 @@ class Step:
 
     def logs(self):
         logs = {"loss": self.loss_sum / self.seen if self.seen else 0.0}
-        for m in self.metrics:
-            logs[m.name] = m.result()
+        for name, m in self._logged:
+            logs[name] = m.result()
         return logs
 
     def _forward(self, xb, acts, training):

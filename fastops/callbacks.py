@@ -78,9 +78,11 @@ class CallbackList:
                                 f"{type(cb).__name__}")
         self.callbacks = list(callbacks)
         self.history = None
-        if add_history:
-            self.history = History()
-            self.callbacks.append(self.history)
+        if add_history:  # one the caller passed is the one fit returns (Keras 3)
+            self.history = next((c for c in self.callbacks if isinstance(c, History)), None)
+            if self.history is None:
+                self.history = History()
+                self.callbacks.append(self.history)
         if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
             self.callbacks.append(ProgbarLogger())
         for cb in self.callbacks:
@@ -99,7 +101,15 @@ class CallbackList:
         if hook not in _HOOKS:
             raise AttributeError(hook)
 
+        before_logs = 1 if "batch" in hook or "epoch" in hook else 0
+
         def call(*args, **kwargs):
+            # every callback gets a dict, never None, as in Keras 3 (logs = logs or {})
+            if len(args) > before_logs:
+                if args[before_logs] is None:
+                    args = args[:before_logs] + ({},) + args[before_logs + 1:]
+            elif kwargs.get("logs") is None:
+                kwargs["logs"] = {}
             for cb in self.callbacks:
                 getattr(cb, hook)(*args, **kwargs)
         return call

@@ -71,7 +71,9 @@ class Loss:
             return rows if sample_weight is None else fastops.multiply(
                 rows, np.asarray(sample_weight, dtype=rows.dtype))
         total = weighted_sum(rows, sample_weight)
-        return total if self.reduction == "sum" else total / max(rows.shape[0], 1)
+        # Keras' sum_over_batch_size divides by the per-sample losses' count: one for 1-D
+        # inputs, which are a single sample
+        return total if self.reduction == "sum" else total / max(rows.size, 1)
 
     def value_and_gradient(self, y_true, y_pred, sample_weight=None, out=None):
         """(loss, dloss/dy_pred) of the batch loss sum_i w_i loss_i / n; `out` receives the
@@ -283,6 +285,8 @@ def get(identifier):
                 f"and implement call(y_true, y_pred) and gradient(y_true, y_pred)")
         return cls()
     loss = resolve("loss", identifier, Loss)
+    if not isinstance(loss, Loss) and callable(loss):  # a config naming a function
+        return get(loss)
     if loss.reduction != "sum_over_batch_size":
         raise ValueError(f"loss {loss.name}: fit trains with reduction='sum_over_batch_size' "
                          f"only, got {loss.reduction!r}")

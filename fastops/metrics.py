@@ -9,6 +9,7 @@ A plain Python function `metric(y_true, y_pred)` is accepted (wrapped in
 `MeanMetricWrapper`): metrics need no gradient.
 """
 import math
+import numbers
 
 import numpy as np
 
@@ -137,11 +138,18 @@ class BinaryAccuracy(_Count):
     """mean over outputs of [(y_pred > threshold) == y_true]."""
 
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
-        if not 0 < threshold < 1:
-            raise ValueError(f"BinaryAccuracy: threshold must be in (0, 1), got {threshold!r}")
+        # any finite threshold, as Keras: 0.0 is the usual one for a model whose last layer
+        # gives logits (from_logits=True losses)
+        if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real) \
+                or not math.isfinite(threshold):
+            raise ValueError(f"BinaryAccuracy: threshold must be a finite number, got "
+                             f"{threshold!r}")
         self.threshold = float(threshold)
         self.counts = "binary" if self.threshold == 0.5 else None
-        self.logit_threshold = math.log(self.threshold / (1 - self.threshold))
+        # a sigmoid head's logits are compared with the threshold's logit; outside (0, 1)
+        # the metric reads the probabilities themselves
+        self.logit_threshold = (math.log(self.threshold / (1 - self.threshold))
+                                if 0 < self.threshold < 1 else None)
         super().__init__(name, dtype)
 
     def correct(self, y_true, y_pred, w):
@@ -151,7 +159,7 @@ class BinaryAccuracy(_Count):
         return nn.binary_correct(logits, y_true, threshold=self.logit_threshold, sample_weight=w)
 
     def from_logits(self, activation_name):
-        return activation_name == "sigmoid"
+        return activation_name == "sigmoid" and self.logit_threshold is not None
 
     def get_config(self):
         return {**super().get_config(), "threshold": self.threshold}
@@ -292,7 +300,9 @@ def get(identifier, y_true_ndim=None, output_units=None):
             metric.name = identifier.__name__
             return metric
         return MeanMetricWrapper(identifier)
-    return resolve("metric", identifier, Metric)
+    metric = resolve("metric", identifier, Metric)
+    # a config naming a function (a custom object, or Keras' 'function' entries)
+    return get(metric) if not isinstance(metric, Metric) and callable(metric) else metric
 
 
 def deserialize(config):

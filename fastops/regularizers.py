@@ -69,14 +69,11 @@ class L1L2(Regularizer):
         self.l2 = _coefficient("L1L2", "l2", l2)
 
 
-# Keras 3 spells the factories as the classes themselves.
+# Keras 3 spells the factories as the classes themselves: l1_l2() is L1L2(), 0.0 for both
+# (tf.keras 2's factory defaulted to 0.01 each).
 l1 = L1
 l2 = L2
-
-
-def l1_l2(l1=0.01, l2=0.01):
-    """L1L2 with Keras' factory defaults (0.01 each, unlike the class' 0.0)."""
-    return L1L2(l1=l1, l2=l2)
+l1_l2 = L1L2
 
 
 def get(identifier):

@@ -26,7 +26,7 @@ from ._data import (Gatherer, batch_bounds, check_sample_weight, check_x, check_
 from ._inference import Inference
 from ._model_pickle import PicklableModel
 from ._sources import streamed as _streamed
-from ._step import Buffers, Step
+from ._step import Buffers, Step, log_names, log_order
 from ._streaming import StreamTrainer
 from ._threads import ThreadGuard
 
@@ -100,7 +100,8 @@ class Trainer(Inference, PicklableModel, StreamTrainer, ThreadGuard):
 
     @property
     def metrics_names(self):
-        return ["loss"] + [m.name for m in self.compiled_metrics]
+        names = log_names(self.compiled_metrics)
+        return ["loss"] + [names[i] for i in log_order(self.compiled_metrics)]
 
     # ---- argument checks ----
 
@@ -150,8 +151,6 @@ class Trainer(Inference, PicklableModel, StreamTrainer, ThreadGuard):
         if validation_steps is not None:
             raise ValueError("fit: validation_steps is not supported with array data")
         x, y, w = self._arrays(x, y, sample_weight)
-        if class_weight is not None:
-            w = class_weights(class_weight, y, self.loss)
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
@@ -163,6 +162,8 @@ class Trainer(Inference, PicklableModel, StreamTrainer, ThreadGuard):
             (x, y, w), val = split_validation([x, y, w], validation_split)
         elif validation_split != 0.0:
             split_validation([x], validation_split)
+        if class_weight is not None:  # the training rows only: Keras splits first
+            w = class_weights(class_weight, y, self.loss)
         metrics = self._resolve_metrics(y)
         bounds = batch_bounds(x.shape[0], batch_size)
         if steps_per_epoch is not None:

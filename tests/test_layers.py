@@ -202,8 +202,10 @@ def test_dense_config_is_keras_3_and_round_trips():
 
 
 def test_regularizers():
-    assert regularizers.l2().l2 == 0.01 and regularizers.l1_l2().get_config() == {"l1": 0.01, "l2": 0.01}
+    assert regularizers.l2().l2 == 0.01 and regularizers.l1_l2().get_config() == {"l1": 0.0, "l2": 0.0}
     assert regularizers.L1L2().get_config() == {"l1": 0.0, "l2": 0.0}
+    # Keras 3: l1_l2 is L1L2, so naming one coefficient adds no penalty of the other
+    assert regularizers.l1_l2(l1=0.001).get_config() == {"l1": 0.001, "l2": 0.0}
     w = np.array([[1.0, -2.0]])
     assert regularizers.l1_l2(0.5, 0.25)(w) == pytest.approx(0.5 * 3 + 0.25 * 5)
     with pytest.raises(ValueError, match="l2"):

@@ -1,12 +1,13 @@
 """The '.keras' file of Keras 3: a zip of config.json, metadata.json and model.weights.h5."""
 import datetime
+import inspect
 import io
 import json
 import os
 import zipfile
 
 from .._atomic import atomic_path
-from .._registry import serialize
+from .._registry import custom_object_scope, serialize
 from . import _h5
 
 # The Keras release whose file format this writes (and that reads it back, tested).
@@ -28,8 +29,13 @@ def _compile_config(model):
         if callable(obj) and getattr(obj, "__module__", "") in ("fastops.metrics",
                                                                  "fastops.losses"):
             return obj.__name__  # Keras serializes its own functions by name
-        raise ValueError(f"save: cannot serialize {obj!r} in the compile config (a Python "
-                         f"function); compile with names or fastops objects to save the model")
+        if inspect.isfunction(obj) and obj.__name__ != "<lambda>":
+            # Keras 3's entry for a user function; load_model needs it in custom_objects
+            return {"module": "builtins", "class_name": "function", "config": obj.__name__,
+                    "registered_name": "function"}
+        raise ValueError(f"save: cannot serialize {obj!r} in the compile config (a lambda or "
+                         f"a callable object); compile with named functions, names or fastops "
+                         f"objects to save the model")
     return {"optimizer": serialize(model.optimizer), "loss": plain(cc["loss"]),
             "loss_weights": None, "metrics": plain(cc["metrics"]),
             "weighted_metrics": plain(cc["weighted_metrics"]), "run_eagerly": False,
@@ -67,10 +73,8 @@ def save_model(model, filepath, overwrite=True):
 
 
 def load_model(filepath, custom_objects=None, compile=True):
-    """A Sequential model from a '.keras' file written by fastops or Keras 3."""
-    import h5py
-
-    from ..models import Sequential
+    """A Sequential model from a '.keras' file written by fastops or Keras 3; the names in
+    custom_objects ({name: class or function}) resolve to those objects, as in Keras 3."""
     path = os.fspath(filepath)
     if not path.endswith(".keras"):
         raise ValueError(f"load_model: fastops reads Keras 3 '.keras' files, got {path!r}")
@@ -83,6 +87,23 @@ def load_model(filepath, custom_objects=None, compile=True):
     if config.get("class_name") != "Sequential":
         raise ValueError(f"{path}: fastops loads Sequential models, this file holds a "
                          f"{config.get('class_name')!r}")
+    with custom_object_scope(custom_objects):
+        return _load(path, config, weights, compile)
+
+
+def _metric_objects(entries):
+    """The compile config's metric entries with the config dicts built now, while the custom
+    objects are in scope (names stay names: 'accuracy' is resolved from the data's shapes)."""
+    from .. import metrics
+    if not isinstance(entries, list):
+        return entries
+    return [metrics.get(e) if isinstance(e, dict) else e for e in entries]
+
+
+def _load(path, config, weights, compile):
+    import h5py
+
+    from ..models import Sequential
     model = Sequential.from_config(config["config"])
     if not model.built:
         shape = (config.get("build_config") or {}).get("input_shape")
@@ -90,8 +111,9 @@ def load_model(filepath, custom_objects=None, compile=True):
             model.build(tuple(shape))
     cc = config.get("compile_config") if compile else None
     if cc:
-        model.compile(optimizer=cc["optimizer"], loss=cc.get("loss"), metrics=cc.get("metrics"),
-                      weighted_metrics=cc.get("weighted_metrics"))
+        model.compile(optimizer=cc["optimizer"], loss=cc.get("loss"),
+                      metrics=_metric_objects(cc.get("metrics")),
+                      weighted_metrics=_metric_objects(cc.get("weighted_metrics")))
     with h5py.File(io.BytesIO(weights), "r") as h5:
         arrays = _h5.read_layers(h5, model, path)
         try:

@@ -55,6 +55,9 @@ def _read_npz(path):
 
 def load_weights(model, filepath, skip_mismatch=False):
     """Read weights into `model`; every array is checked before any weight changes."""
+    if skip_mismatch:  # accepted by name for Keras' signature, but not silently ignored
+        raise ValueError("load_weights: skip_mismatch=True is not supported by fastops; every "
+                         "layer's weights must match the file")
     path = _path(filepath, "load_weights")
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_weights: no such file: {path}")
