@@ -13,7 +13,7 @@ from . import nn
 from ._data import (Gatherer, batch_bounds, check_x, inference_passes, inference_rows,
                     positive_int, verbose_level)
 from ._sources import is_stream, streamed as _streamed
-from ._step import Buffers, Step
+from ._step import Buffers, Step, log_names, log_order
 
 
 class Inference:
@@ -58,11 +58,18 @@ class Inference:
         else:
             logs, metrics = self._evaluate_arrays(x, y, sample_weight, batch_size, verbose,
                                                   callbacks)
+        return self._results(logs, metrics, return_dict)
+
+    @staticmethod
+    def _results(logs, metrics, return_dict):
+        """What evaluate and the batch methods return (Keras 3): the logs dict, the loss
+        alone without metrics, else [loss, *metrics] in compile order (plain, then weighted)."""
         if return_dict:
             return logs
         if not metrics:
             return logs["loss"]
-        return list(logs.values())
+        names = log_names(metrics)
+        return [logs["loss"]] + [logs[names[i]] for i in log_order(metrics)]
 
     def _evaluate_arrays(self, x, y, sample_weight, batch_size, verbose, callbacks):
         with self._reading("evaluate"):

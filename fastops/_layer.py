@@ -165,6 +165,20 @@ class Layer:
 
     # ---- computation ----
 
+    def __call__(self, inputs, training=None):
+        """The layer's output for the batch `inputs` as a NumPy array (Keras returns a
+        backend tensor), building the layer on first use.  training=True raises: fastops
+        runs a training pass only inside a step, where its backward pass follows."""
+        if training:
+            raise ValueError(f"{self.name}: calling a fastops layer with training=True is not "
+                             f"supported; fit or train_on_batch run the training pass")
+        x = np.asarray(inputs)
+        if x.dtype != np.dtype(self.dtype):
+            x = x.astype(self.dtype)
+        if not self.built:
+            self.build((None,) + x.shape[1:])
+        return self.forward(x, training=False)
+
     def forward(self, x, training=False, out=None):
         """The layer's output for the batch x (subclasses)."""
         raise NotImplementedError

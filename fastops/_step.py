@@ -96,7 +96,7 @@ class Step:
         logs = {"loss": self.loss_sum / self.seen if self.seen else 0.0}
         for name, m in self._logged:
             logs[name] = m.result()
-        return logs
+        return dict(sorted(logs.items()))  # Keras 3 sorts the keys (pythonify_logs)
 
     def _forward(self, xb, acts, training):
         h = xb

@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
            "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "CSVLogger",
-           "TerminateOnNaN"]
+           "TerminateOnNaN", "LambdaCallback"]
 
 _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_test_begin",
           "on_test_end", "on_predict_begin", "on_predict_end", "on_train_batch_begin",
@@ -309,3 +309,39 @@ class TerminateOnNaN(Callback):
 
 from ._checkpoint import CSVLogger, ModelCheckpoint  # noqa: E402  (they use the base above)
 from .progbar import ProgbarLogger  # noqa: E402
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions, one per hook (Keras 3): on_epoch_begin(epoch, logs),
+    on_train_batch_end(batch, logs), on_train_begin(logs), ...; on_batch_begin / on_batch_end
+    stand for the train-batch hooks, as in Keras.
+
+    Example:
+        >>> LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"]))
+    """
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
+                 **kwargs):
+        super().__init__()
+        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end)
+        for legacy, hook in (("on_batch_begin", "on_train_batch_begin"),
+                             ("on_batch_end", "on_train_batch_end")):
+            if legacy in kwargs:
+                fn = kwargs.pop(legacy)
+                hooks[hook] = hooks[hook] or fn
+        for name, fn in kwargs.items():
+            if name not in _HOOKS:
+                raise TypeError(f"LambdaCallback: unexpected argument {name!r}; hooks are "
+                                f"{list(_HOOKS)}")
+            hooks[name] = fn
+        for name, fn in hooks.items():
+            if fn is None:
+                continue
+            if not callable(fn):
+                raise TypeError(f"LambdaCallback: {name} must be callable, got "
+                                f"{type(fn).__name__}")
+            setattr(self, name, fn)  # an instance attribute: watches_batches sees it

@@ -7,6 +7,8 @@ Randomness: `seed` fixes weight initialisation, shuffling and dropout masks, so 
 seed gives the same weights and history bit for bit on the same machine and thread count.
 Without a seed one is drawn from NumPy's global RNG (np.random.seed makes runs repeatable).
 """
+import json
+
 import numpy as np
 
 from . import config as _config
@@ -15,7 +17,7 @@ from ._registry import deserialize, register
 from .layers import Dropout, InputLayer, dropout_seed_base
 from .trainer import Trainer
 
-__all__ = ["Sequential", "load_model", "clone_model"]
+__all__ = ["Sequential", "load_model", "clone_model", "model_from_json"]
 
 
 @register("model", "sequential")
@@ -224,6 +226,32 @@ class Sequential(Trainer):
             model.build(tuple(shape))
         return model
 
+    def to_json(self, **kwargs):
+        """The model's architecture as Keras 3's JSON (what config.json of a '.keras' file
+        holds, without the compile config); `kwargs` go to json.dumps."""
+        from .saving._keras_file import model_config
+        return json.dumps(model_config(self), **kwargs)
+
+    def get_layer(self, name=None, index=None):
+        """The layer of that name, or at that index (Keras 3: one of the two, index first)."""
+        if index is not None and name is not None:
+            raise ValueError(f"Provide only a layer name or a layer index. Received: "
+                             f"index={index}, name={name}.")
+        if index is not None:
+            if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+                raise TypeError(f"get_layer: index must be an int, got {index!r}")
+            if not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
+                                 f"has {len(self.layers)} layers.")
+            return self.layers[index]
+        if name is not None:
+            for layer in self.layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in self.layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Print the layer table in Keras 3's layout."""
@@ -239,6 +267,24 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Load a model saved with `model.save('m.keras')` (by fastops or Keras 3)."""
     from . import saving
     return saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A new model (fresh weights) from the JSON of `model.to_json()` (fastops or Keras 3)."""
+    from ._registry import custom_object_scope
+    try:
+        config = json.loads(json_string)
+    except (TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"model_from_json: not a model's JSON ({e})") from None
+    if not isinstance(config, dict) or config.get("class_name") != "Sequential":
+        raise ValueError(f"model_from_json: fastops builds Sequential models, this JSON holds "
+                         f"{config.get('class_name') if isinstance(config, dict) else config!r}")
+    with custom_object_scope(custom_objects):
+        model = Sequential.from_config(config.get("config"))
+    shape = (config.get("build_config") or {}).get("input_shape")
+    if shape and not model.built:
+        model.build(tuple(shape))
+    return model
 
 
 def clone_model(model):

@@ -25,15 +25,16 @@ from ._data import (Gatherer, batch_bounds, check_sample_weight, check_x, check_
                     verbose_level)
 from ._inference import Inference
 from ._model_pickle import PicklableModel
+from ._on_batch import OnBatch
 from ._sources import streamed as _streamed
 from ._step import Buffers, Step, log_names, log_order
 from ._streaming import StreamTrainer
 from ._threads import ThreadGuard
 
 
-class Trainer(Inference, PicklableModel, StreamTrainer, ThreadGuard):
+class Trainer(Inference, OnBatch, PicklableModel, StreamTrainer, ThreadGuard):
     """compile / fit / evaluate / predict for a model with `layers`, `build`, `dtype`
-    (evaluate and predict: fastops._inference).
+    (evaluate and predict: fastops._inference; the *_on_batch methods: fastops._on_batch).
 
     x may be an in-memory array, an np.memmap, a dask array, a fastops.utils.PyDataset or
     a generator of batches; all but the first are streamed (fastops._streaming).

@@ -84,3 +84,34 @@ def test_keras_model_loads_in_fastops_and_predicts_the_same(tmp_path, loss, head
     again.load_weights(tmp_path / "k.weights.h5")
     np.testing.assert_allclose(again.predict(x, verbose=0), np.asarray(k.predict(x, verbose=0)),
                                rtol=0, atol=1e-6)
+
+
+def test_model_json_goes_both_ways():
+    m = fastops.Sequential([fastops.Input(shape=(12,)), layers.Dense(16, activation="relu"),
+                            layers.Dropout(0.3), layers.Dense(3, activation="softmax")], seed=0)
+    k = keras.models.model_from_json(m.to_json())
+    assert [type(l).__name__ for l in k.layers] == ["Dense", "Dropout", "Dense"]
+    assert k.output_shape == (None, 3) and k.layers[0].activation.__name__ == "relu"
+    back = models.model_from_json(k.to_json())
+    assert [type(l).__name__ for l in back.layers] == ["Dense", "Dropout", "Dense"]
+    assert back.output_shape == (None, 3) and back.layers[1].rate == 0.3
+
+
+def test_keras_saves_metric_functions_fastops_loads_them_with_custom_objects(tmp_path):
+    def mean_pred(y_true, y_pred):
+        return keras.ops.mean(y_pred, axis=-1)
+
+    x, y = data()
+    k = keras.Sequential([keras.Input((12,)), keras.layers.Dense(3, activation="softmax")])
+    k.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[mean_pred])
+    path = tmp_path / "k.keras"
+    k.save(path)
+
+    def numpy_version():
+        def mean_pred(y_true, y_pred):  # the same function in NumPy, under the same name
+            return np.mean(y_pred, axis=-1)
+        return mean_pred
+
+    m = models.load_model(path, custom_objects={"mean_pred": numpy_version()})
+    logs = m.evaluate(x, y, verbose=0, return_dict=True)
+    assert logs["mean_pred"] == pytest.approx(1 / 3, rel=1e-5)  # softmax rows sum to 1

@@ -55,14 +55,15 @@ def test_repeated_metric_names_are_made_unique_as_keras_does():
     m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
               metrics=["accuracy", "accuracy"], weighted_metrics=["accuracy"])
     h = m.fit(x, y, epochs=1, verbose=0, sample_weight=w)
-    assert list(h.history) == ["loss", "accuracy", "accuracy_1", "weighted_accuracy"]
+    assert list(h.history) == ["accuracy", "accuracy_1", "loss", "weighted_accuracy"]
     assert m.metrics_names == ["loss", "accuracy", "accuracy_1", "weighted_accuracy"]
     logs = m.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
     pred = m.predict(x, verbose=0).argmax(axis=1)
     assert logs["accuracy"] == pytest.approx(np.mean(pred == y))
     assert logs["accuracy_1"] == logs["accuracy"]
     assert logs["weighted_accuracy"] == pytest.approx(np.sum(w * (pred == y)) / np.sum(w))
-    assert m.evaluate(x, y, sample_weight=w, verbose=0) == pytest.approx(list(logs.values()))
+    assert m.evaluate(x, y, sample_weight=w, verbose=0) == pytest.approx(
+        [logs["loss"], logs["accuracy"], logs["accuracy_1"], logs["weighted_accuracy"]])
 
 
 class HalfMSE(losses.Loss):
@@ -138,3 +139,45 @@ def test_l1_l2_defaults_to_no_penalty_and_thresholds_may_be_zero():
     m.fit(x, y.astype(np.float32), epochs=1, verbose=0)
     acc = m.evaluate(x, y.astype(np.float32), verbose=0)[1]
     assert acc == pytest.approx(np.mean((m.predict(x, verbose=0)[:, 0] > 0) == y))
+
+
+def test_the_batch_methods_run_the_steps_of_fit_evaluate_and_predict():
+    x, y = _data(n=40)
+    a, b = _model(activation="softmax", seed=3), _model(activation="softmax", seed=3)
+    for m in (a, b):
+        m.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    loss, acc = a.train_on_batch(x, y)
+    h = b.fit(x, y, batch_size=40, epochs=1, verbose=0, shuffle=False)
+    assert (loss, acc) == (h.history["loss"][0], h.history["accuracy"][0])
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    # each call reports its own batch, as Keras 3 (no running mean across calls)
+    assert a.test_on_batch(x[:8], y[:8]) == a.evaluate(x[:8], y[:8], verbose=0)
+    assert a.train_on_batch(x, y, return_dict=True).keys() == {"accuracy", "loss"}
+    np.testing.assert_array_equal(a.predict_on_batch(x), a.predict(x, verbose=0))
+    np.testing.assert_array_equal(a(x), a.predict(x, verbose=0))
+    np.testing.assert_array_equal(a.layers[0](x), a.predict(x, verbose=0))
+    with pytest.raises(ValueError, match="training=True"):
+        a(x, training=True)
+
+
+def test_get_layer_to_json_and_lambda_callback():
+    x, y = _data()
+    m = _model(activation="softmax")
+    m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert m.get_layer(m.layers[0].name) is m.layers[0] is m.get_layer(index=-1)
+    with pytest.raises(ValueError, match="No such layer"):
+        m.get_layer("nope")
+    with pytest.raises(ValueError, match="index"):
+        m.get_layer(index=5)
+    clone = models.model_from_json(m.to_json())
+    assert clone.get_config() == m.get_config() and clone.built
+    seen = []
+    h = m.fit(x, y, epochs=2, batch_size=25, verbose=0, validation_split=0.2,
+              callbacks=[callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(e),
+                                                  on_batch_end=lambda b, logs: seen.append("b"))])
+    assert seen == ["b", "b", 0, "b", "b", 1]
+    assert list(h.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]  # Keras 3 order
+    with pytest.raises(TypeError, match="unexpected argument"):
+        callbacks.LambdaCallback(on_epoch=print)

@@ -78,7 +78,7 @@ def test_backend_threads_and_batch_size(cli):
     assert fastops.get_backend() == "cython" and fastops.get_num_threads() == 1
     assert cli.limits == [1]  # BLAS pinned to the same thread count
     assert ", backend cython, 1 threads," in out
-    assert re.search(r"^4/4 - \d+s \d+(us|ms|s)/step - loss: \S+ - accuracy: \S+$", out, re.M)
+    assert re.search(r"^4/4 - \d+s \d+(us|ms|s)/step - accuracy: \S+ - loss: \S+$", out, re.M)
     assert cli.compiled[-1].iterations == 4
 
 

@@ -42,6 +42,15 @@ def _compile_config(model):
             "steps_per_execution": 1, "jit_compile": False}
 
 
+def model_config(model):
+    """config.json of a '.keras' file, without its compile config (also model.to_json())."""
+    config = {"module": "keras", "class_name": "Sequential", "config": model.get_config(),
+              "registered_name": None}
+    if model.built:
+        config["build_config"] = {"input_shape": list(model.input_shape)}
+    return config
+
+
 def save_model(model, filepath, overwrite=True):
     """Write `model` (config, weights, optimizer state, compile config) as a '.keras' zip."""
     path = os.fspath(filepath)
@@ -53,9 +62,7 @@ def save_model(model, filepath, overwrite=True):
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save: {path} exists and overwrite=False")
     import h5py
-    config = {"module": "keras", "class_name": "Sequential", "config": model.get_config(),
-              "registered_name": None,
-              "build_config": {"input_shape": list(model.input_shape)}}
+    config = model_config(model)
     compile_config = _compile_config(model)
     if compile_config is not None:
         config["compile_config"] = compile_config
