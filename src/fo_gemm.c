@@ -77,6 +77,13 @@
  * a float32 (1, 2^24) times (2^24, 1).  Past this many bytes a product takes the blocked
  * path instead, whose buffers are KC x NC at most. */
 #define FO_SKINNY_PACK_MAX ((size_t)64 << 20)
+/* Products of at most this many rows (a row-major B) take the few-row path
+ * (fo_gemm_gemv.inc), in column chunks whose accumulators fill at most FO_GEMV_ACC_BYTES
+ * (on the stack; L1 or L2).  Wide chunks matter: each chunk walks all of B's rows, and
+ * (1, 4096) x (4096, 4096) took 2.9x NumPy's time in chunks of 512 floats, 1.1-1.4x in
+ * chunks of 2048-4096 (Zen 3, 1 thread). */
+#define FO_GEMV_MAX_M 4
+#define FO_GEMV_ACC_BYTES 32768
 /* Products with B and C in unit-stride rows run the kernel's unpacked small kernel
  * (fo_gemm_small.inc; AVX2 and AVX-512) when B is at most FO_SMALL_B_BYTES, so that it
  * stays in L2 while A's rows stream past once per tile width, and 2mnk is at most
@@ -320,6 +327,41 @@ static void *fo_carve(unsigned char **cursor, size_t bytes)
 FO_DEFINE_REF_KERNELS(float, s)
 FO_DEFINE_REF_KERNELS(double, d)
 
+/* The few-row accumulation (fo_gemm_gemv.inc): portable, then AVX2 + FMA (which AVX-512
+ * shares: it streams B, and wider vectors buy nothing there). */
+#define FO_GEMV_TARGET
+#define FO_GEMV_FMA(a, b, c) ((a) * (b) + (c))
+#define FO_T float
+#define FO_NAME(x) x##_s_ref
+#include "fo_gemm_gemv.inc"
+#undef FO_T
+#undef FO_NAME
+#define FO_T double
+#define FO_NAME(x) x##_d_ref
+#include "fo_gemm_gemv.inc"
+#undef FO_T
+#undef FO_NAME
+#undef FO_GEMV_TARGET
+#undef FO_GEMV_FMA
+#if FO_HAVE_X86_SIMD
+#define FO_GEMV_TARGET FO_TARGET_AVX2
+#define FO_T float
+#define FO_NAME(x) x##_s_avx2
+#define FO_GEMV_FMA(a, b, c) __builtin_fmaf(a, b, c)
+#include "fo_gemm_gemv.inc"
+#undef FO_T
+#undef FO_NAME
+#undef FO_GEMV_FMA
+#define FO_T double
+#define FO_NAME(x) x##_d_avx2
+#define FO_GEMV_FMA(a, b, c) __builtin_fma(a, b, c)
+#include "fo_gemm_gemv.inc"
+#undef FO_T
+#undef FO_NAME
+#undef FO_GEMV_FMA
+#undef FO_GEMV_TARGET
+#endif
+
 #if FO_HAVE_X86_SIMD
 /* ------------------------------------------------------------------------------
  * AVX2 + FMA: 6 x 16 float and 6 x 8 double tiles, one body (fo_gemm_avx2.inc, which
@@ -442,6 +484,10 @@ FO_DEFINE_REF_KERNELS(double, d)
          * strides, B and its row stride, beta, C and its row stride); NULL: they run packed */\
         void (*small)(ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, T, const T *, ptrdiff_t,    \
                       ptrdiff_t, const T *, ptrdiff_t, T, T *, ptrdiff_t);                     \
+        /* the few-row accumulation (fo_gemm_gemv.inc: m, kc, w, A and its strides, B and    \
+         * its row stride, acc); NULL: such products take the small-M path */                 \
+        void (*gemv)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t,         \
+                     const T *, ptrdiff_t, T *);                                               \
     } NAME;
 
 FO_DEFINE_KERNEL_TYPE(float, fo_skernel)
@@ -461,18 +507,18 @@ FO_DEFINE_KERNEL_TYPE(double, fo_dkernel)
  * The portable kernel keeps the same cache targets with its smaller tile. */
 static const fo_skernel kernel_ref_s = {FO_REF_MR, FO_REF_NR, 128, 256, 4096, FO_REF_MR,
                                         FO_REF_NR, ukr_s_ref, sup_s_ref, 0, NULL, NULL, NULL,
-                                        NULL, 0, 0, ukr_skip_s_ref, NULL};
+                                        NULL, 0, 0, ukr_skip_s_ref, NULL, gemv_s_ref};
 static const fo_dkernel kernel_ref_d = {FO_REF_MR, FO_REF_NR, 64, 256, 4096, FO_REF_MR,
                                         FO_REF_NR, ukr_d_ref, sup_d_ref, 0, NULL, NULL, NULL,
-                                        NULL, 0, 0, ukr_skip_d_ref, NULL};
+                                        NULL, 0, 0, ukr_skip_d_ref, NULL, gemv_d_ref};
 #if FO_HAVE_X86_SIMD
 static const fo_skernel kernel_avx2_s = {6, 16, 144, 256, 4080, 6, 16, ukr_s_avx2, sup_s_avx2,
                                          8, dot_s_avx2, pack_a_s_avx2, pack_b_s_avx2,
                                          pack_bt_s_avx2, 15, 96, ukr_skip_s_avx2,
-                                         small_s_avx2};
+                                         small_s_avx2, gemv_s_avx2};
 static const fo_dkernel kernel_avx2_d = {6, 8, 72, 256, 4080, 6, 8, ukr_d_avx2, sup_d_avx2,
                                          0, NULL, NULL, NULL, NULL, 0, 0, ukr_skip_d_avx2,
-                                         small_d_avx2};
+                                         small_d_avx2, gemv_d_avx2};
 /* AVX-512: on Zen 4 a sweep of KC 128..512 x MC 96..288 (1024^3, 2048^3, 128x784x512,
  * 1 thread) was flat within the +-5% noise of that shared machine.  On an Emerald Rapids
  * Xeon (2 MiB L2) KC = 512 ran 2048^3 8-12% faster than 256 (half the passes over a C that
@@ -497,11 +543,11 @@ static const fo_skernel kernel_avx512_s = {FO_S512_MR, 16 * FO_S512_NV, FO_S512_
                                            FO_S512_NC, 6, 16, ukr_s_avx512, sup_s_avx2, 16,
                                            dot_s_avx512, FO_S512_PACK_A, FO_S512_PACK_B,
                                            pack_bt_s_avx2, 0, 0, ukr_skip_s_avx512,
-                                           small_s_avx512};
+                                           small_s_avx512, gemv_s_avx2};
 static const fo_dkernel kernel_avx512_d = {FO_D512_MR, 8 * FO_D512_NV, FO_D512_MC, FO_D512_KC,
                                            4096, 6, 8, ukr_d_avx512, sup_d_avx2, 8,
                                            dot_d_avx512, NULL, NULL, NULL, 0, 0, ukr_skip_d_avx512,
-                                           small_d_avx512};
+                                           small_d_avx512, gemv_d_avx2};
 #endif
 
 /* The driver, with its pick, blocking and public entry, once per element type. */

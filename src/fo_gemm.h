@@ -51,7 +51,7 @@ int fo_gemm_rows_f64(int isa, int nthreads, fo_idx m, fo_idx n, fo_idx k, const 
 void fo_gemm_blocking(int isa, int is_double, fo_idx out[8]);
 
 /* The paths a product can take (fo_gemm.c and fo_gemm_driver.inc describe each). */
-enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT, FO_PATH_SMALL };
+enum { FO_PATH_BLOCKED, FO_PATH_SUP, FO_PATH_SUPM, FO_PATH_DOT, FO_PATH_SMALL, FO_PATH_GEMV };
 
 /* The path fo_gemm_f32 (is_double = 0) or fo_gemm_f64 takes for these arguments, and in
  * *threads the threads it runs on; -1 for a product with nothing to multiply (m, n or k

@@ -84,6 +84,7 @@ cdef extern from "fo_gemm.h" nogil:
         FO_PATH_SUPM
         FO_PATH_DOT
         FO_PATH_SMALL
+        FO_PATH_GEMV
     int fo_gemm_path(int isa, int is_double, int nthreads, fo_idx m, fo_idx n, fo_idx k,
                      fo_idx rsa, fo_idx csa, fo_idx rsb, fo_idx csb, fo_idx rsc, fo_idx csc,
                      int *threads)

@@ -58,7 +58,7 @@ def gemm_blocking(int isa, bint is_double):
 
 
 GEMM_PATHS = {FO_PATH_BLOCKED: "blocked", FO_PATH_SUP: "sup", FO_PATH_SUPM: "supm",
-              FO_PATH_DOT: "dot", FO_PATH_SMALL: "small"}
+              FO_PATH_DOT: "dot", FO_PATH_SMALL: "small", FO_PATH_GEMV: "gemv"}
 
 
 def gemm_path(cnp.ndarray a, cnp.ndarray b, cnp.ndarray c, int isa, int nthreads):

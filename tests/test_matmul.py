@@ -145,22 +145,66 @@ def test_skinny_path_limits(cfg, rng, dtype):
 
 
 @pytest.mark.parametrize("simd", SIMD_PATHS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_few_row_products_sum_as_the_blocked_path(rng, simd, dtype):
+    """Up to 4 rows of A times a row-major B take the few-row path, which streams B's rows
+    (fo_gemm_gemv.inc), and its transpose (up to 4 columns, A read column-major) too.  It
+    sums each element in the tiles' order (KC steps from zero, then alpha and beta), so its
+    bits are the blocked path's: checked at every row count, across KC steps (k 600 and
+    1100), across its column chunks (512 floats, 256 doubles, and a chunk per thread), with
+    A and C strided and alpha, beta not 0 and 1; and a B holding Inf gives NaN where A's
+    column is zero, as 0 * Inf must."""
+    level = LEVELS.index(simd)
+    for m, k, n in [(1, 784, 512), (2, 600, 1031), (3, 1100, 77), (4, 5, 300), (1, 1, 1),
+                    (4, 600, 1)]:
+        a = rng.standard_normal((m, 2 * k)).astype(dtype)[:, ::2]
+        b = rng.standard_normal((k, n)).astype(dtype)
+        for nt in (1, 2):
+            for alpha, beta in ((1.0, 0.0), (-0.5, 2.0)):
+                results = []
+                for forced in (nt, -nt):
+                    base = np.full((m, n + 3), np.nan, dtype)
+                    c = base[:, 1:1 + n]
+                    c[...] = 1.5
+                    if forced > 0:
+                        assert _kernels.gemm_path(a, b, c, level, forced)[0] == "gemv"
+                    _kernels.BACKENDS["fastops"](a, b, c, level, forced, alpha, beta)
+                    assert np.isnan(base[:, 0]).all() and np.isnan(base[:, n + 1:]).all()
+                    results.append(c.copy())
+                np.testing.assert_array_equal(results[0], results[1])
+                assert_within(results[0], *reference(a, b, alpha, beta, np.full((m, n), 1.5, dtype)))
+    # 3 columns and a column-major A: C^T = B^T A^T has 3 rows and a row-major B^T
+    at = rng.standard_normal((300, 3)).astype(dtype)
+    b = rng.standard_normal((300, 40)).astype(dtype).T
+    c = np.empty((40, 3), dtype)
+    assert _kernels.gemm_path(b, at, c, level, 1)[0] == "gemv"
+    with fastops.config_context(simd=simd, backend="fastops"), np.errstate(invalid="ignore"):
+        assert_accurate(fastops.matmul(b, at), b, at)
+        a = rng.standard_normal((2, 50)).astype(dtype)
+        a[:, 7] = 0
+        b = rng.standard_normal((50, 20)).astype(dtype)
+        b[7, 3] = np.inf
+        r = fastops.matmul(a, b)
+    assert np.isnan(r[:, 3]).all() and np.isfinite(np.delete(r, 3, axis=1)).all()
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS)
 def test_skinny_paths_with_a_long_k_take_the_blocked_path(simd):
     """The skinny paths pack one operand whole along k, padded to their tile: a (1, 2^24)
     float32 row times a (2^24, 1) column took 384 MB of workspace (8 GB for stride-0
     operands of 2^27).  Past 64 MB of packing such products take the blocked path, whose
     buffers are KC x NC at most.  Stride-0 operands cost no memory here."""
     level = LEVELS.index(simd)
-    c = np.empty((1, 1), np.float32)
+    c = np.empty((5, 1), np.float32)
     for k, expected in ((2**20, None), (2**24, "blocked")):
-        a = np.broadcast_to(np.float32(1), (1, k))
+        a = np.broadcast_to(np.float32(1), (5, k))  # 5 rows: past the few-row path
         b = np.broadcast_to(np.float32(1), (k, 1))
         path = _kernels.gemm_path(a, b, c, level, 1)[0]
         assert path == expected if expected else path != "blocked", (k, path)
-    a = np.broadcast_to(np.float32(1), (1, 2**24))
+    a = np.broadcast_to(np.float32(1), (5, 2**24))
     ones = np.broadcast_to(np.float32(1), (2**24, 1))
     with fastops.config_context(simd=simd, backend="fastops"):
-        assert fastops.matmul(a, ones)[0, 0] == 2**24  # blocks of KC sum exactly
+        assert (fastops.matmul(a, ones) == 2**24).all()  # blocks of KC sum exactly
         a2 = np.broadcast_to(np.float32(0.5), (2, 2**23))
         r = fastops.matmul(a2, np.broadcast_to(np.float32(2), (2**23, 3)))
     np.testing.assert_array_equal(r, np.full((2, 3), 2**23, np.float32))
