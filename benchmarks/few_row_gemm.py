@@ -1,5 +1,5 @@
-"""fastops.matmul against np.matmul on products of a few rows (the few-row path, up to 4
-rows, and the small-M path above it), interleaved in one process, best of 5 rounds:
+"""fastops.matmul against np.matmul on products of 1-16 rows (the few-row path and the
+small-M path), alternating in one process, best of 5 rounds:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/few_row_gemm.py --threads 1
 """
@@ -17,13 +17,15 @@ SHAPES = [(1, 784, 512), (4, 784, 512), (8, 784, 512), (16, 784, 512), (1, 512, 
           (2, 10**6, 2), (1, 100000, 64)]
 
 
-def best_seconds(fn, reps, rounds=5):
-    best = np.inf
+def best_seconds(fns, reps, rounds=5):
+    """The best per-call time of each function, the functions alternating within a round."""
+    best = [np.inf] * len(fns)
     for _ in range(rounds):
-        t = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        best = min(best, (time.perf_counter() - t) / reps)
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - t) / reps)
     return best
 
 
@@ -41,8 +43,8 @@ def main():
             b = rng.random((k, n), dtype=np.float32)
             c = np.empty((m, n), np.float32)
             reps = max(3, int(1e8 / (2 * m * k * n + 40 * k * n)))
-            fo = best_seconds(lambda: fastops.matmul(a, b, out=c), reps)
-            ref = best_seconds(lambda: np.matmul(a, b, out=c), reps)
+            fo, ref = best_seconds([lambda: fastops.matmul(a, b, out=c),
+                                    lambda: np.matmul(a, b, out=c)], reps)
             path = _kernels.gemm_path(a, b, c, level, args.threads)[0]
             print(f"({m}, {k}) x ({k}, {n}) [{path}]: {fo * 1e6:9.1f} us, NumPy "
                   f"{ref * 1e6:9.1f} us, ratio {fo / ref:5.2f}")

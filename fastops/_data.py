@@ -119,9 +119,9 @@ def class_weights(class_weight, y, loss):
         raise TypeError(f"class_weight must be a non-empty dict {{class index: weight}}, got "
                         f"{class_weight!r}")
     keys = list(class_weight)
-    if any(isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 0
+    if any(isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer))
            for k in keys):
-        raise ValueError(f"class_weight keys must be class indices (ints >= 0), got {keys}")
+        raise ValueError(f"class_weight keys must be class indices (ints), got {keys}")
     weights = np.array([class_weight[k] for k in keys], dtype=np.float64)
     if not np.isfinite(weights).all() or (weights < 0).any():
         raise ValueError("class_weight values must be finite numbers >= 0")
@@ -131,12 +131,11 @@ def class_weights(class_weight, y, loss):
         labels = nn.argmax(y)
     else:
         labels = np.rint(y[:, 0]).astype(np.int64)
-    labels = np.asarray(labels, dtype=np.int64)
-    top = max(int(max(keys)), int(labels.max()) if labels.size else 0)
-    table = np.ones(top + 1, np.float64)
-    table[np.array(keys, dtype=np.int64)] = weights
-    # a negative target (no class) weighs 1.0, as in Keras' class_weight.get(y, 1.0)
-    return np.where(labels >= 0, np.take(table, np.maximum(labels, 0)), 1.0)
+    # per distinct target, Keras' class_weight.get(y, 1.0): no table as long as the largest
+    # label, which a stray huge label would make huge
+    classes, index = np.unique(np.asarray(labels, dtype=np.int64), return_inverse=True)
+    by_class = dict(zip((int(k) for k in keys), weights.tolist()))
+    return np.array([by_class.get(int(c), 1.0) for c in classes], np.float64)[index.reshape(-1)]
 
 
 def split_validation(arrays, fraction):

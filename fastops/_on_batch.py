@@ -17,7 +17,7 @@ class OnBatch:
         self._require_compiled("train_on_batch")
         if class_weight is not None and sample_weight is not None:
             raise ValueError("You cannot `class_weight` and `sample_weight` at the same time.")
-        with self._training():
+        with self._training("train_on_batch"):
             x, y, w = self._arrays(x, y, sample_weight)
             if class_weight is not None:
                 w = class_weights(class_weight, y, self.loss)

@@ -173,6 +173,7 @@ class StreamTrainer:
             if val is not None and (epoch + 1) % validation_freq == 0:
                 vlogs = self._evaluate_stream_loop(*val[:2], vbatch, cbs, metrics)
                 logs.update({"val_" + k: v for k, v in vlogs.items()})
+                logs = dict(sorted(logs.items()))  # Keras 3 sorts the epoch's keys too
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break

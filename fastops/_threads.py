@@ -29,12 +29,15 @@ class ThreadGuard:
                     del self._readers[me]
 
     @contextlib.contextmanager
-    def _training(self):
+    def _training(self, what="fit"):
         me = threading.get_ident()
         with self._guard:
+            if self._fit_thread == me:
+                raise RuntimeError(f"{what}: fit is running on this model in this thread (a "
+                                   f"callback?); {what} would change the weights under it")
             if self._fit_thread is not None or any(t != me for t in self._readers):
-                raise RuntimeError("fit: the model is in use by another thread (fit, predict "
-                                   "or evaluate); fit changes the weights in place")
+                raise RuntimeError(f"{what}: the model is in use by another thread (fit, "
+                                   f"predict or evaluate); {what} changes the weights in place")
             self._fit_thread = me
         try:
             yield

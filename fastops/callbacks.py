@@ -102,16 +102,18 @@ class CallbackList:
             raise AttributeError(hook)
 
         before_logs = 1 if "batch" in hook or "epoch" in hook else 0
+        by_keyword = "batch" in hook  # as Keras 3's CallbackList passes them
 
         def call(*args, **kwargs):
             # every callback gets a dict, never None, as in Keras 3 (logs = logs or {})
-            if len(args) > before_logs:
-                if args[before_logs] is None:
-                    args = args[:before_logs] + ({},) + args[before_logs + 1:]
-            elif kwargs.get("logs") is None:
-                kwargs["logs"] = {}
+            logs = kwargs.pop("logs", args[before_logs] if len(args) > before_logs else None)
+            logs = {} if logs is None else logs
+            args = args[:before_logs]
             for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
+                if by_keyword:
+                    getattr(cb, hook)(*args, logs=logs)
+                else:
+                    getattr(cb, hook)(*args, logs)
         return call
 
 

@@ -214,6 +214,7 @@ class Trainer(Inference, OnBatch, PicklableModel, StreamTrainer, ThreadGuard):
             if val_pass is not None and (epoch + 1) % validation_freq == 0:
                 vlogs = self._evaluate_loop(*val_pass, vbatch, cbs, metrics)
                 logs.update({"val_" + k: v for k, v in vlogs.items()})
+                logs = dict(sorted(logs.items()))  # Keras 3 sorts the epoch's keys too
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break

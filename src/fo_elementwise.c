@@ -91,7 +91,9 @@ typedef struct {
 #undef FO_NAME
 #undef FO_TARGET
 #endif
-#if !defined(__clang__) && defined(__GNUC__)
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT ON
+#elif defined(__GNUC__)
 #pragma GCC pop_options
 #endif
 

@@ -84,6 +84,12 @@
  * chunks of 2048-4096 (Zen 3, 1 thread). */
 #define FO_GEMV_MAX_M 4
 #define FO_GEMV_ACC_BYTES 32768
+/* ... and so do the small-M path's products (up to FO_SUP_MAX rows) whose B is past this
+ * many bytes: read by strips from memory, such a B cost the small-M path 2-4x the few-row
+ * path's time ((8, 4096) x (4096, 4096) 39-44 ms against 12, (8, 1e5) x (1e5, 64) 16-18
+ * against 4; Zen 3, 1 thread), while a B that stays in cache runs as fast or faster there
+ * ((16, 784) x (784, 512), (16, 128) x (128, 128)). */
+#define FO_GEMV_WIDE_B_BYTES ((double)(4 << 20))
 /* Products with B and C in unit-stride rows run the kernel's unpacked small kernel
  * (fo_gemm_small.inc; AVX2 and AVX-512) when B is at most FO_SMALL_B_BYTES, so that it
  * stays in L2 while A's rows stream past once per tile width, and 2mnk is at most
@@ -484,10 +490,11 @@ FO_DEFINE_REF_KERNELS(double, d)
          * strides, B and its row stride, beta, C and its row stride); NULL: they run packed */\
         void (*small)(ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, T, const T *, ptrdiff_t,    \
                       ptrdiff_t, const T *, ptrdiff_t, T, T *, ptrdiff_t);                     \
-        /* the few-row accumulation (fo_gemm_gemv.inc: m, kc, w, A and its strides, B and    \
-         * its row stride, acc); NULL: such products take the small-M path */                 \
+        /* one KC step of the few-row path (fo_gemm_gemv.inc: m, kc, w, A and its strides, B  \
+         * and its row stride, scratch, C and its strides, alpha, beta); NULL: such products  \
+         * take the small-M path */                                                           \
         void (*gemv)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t,         \
-                     const T *, ptrdiff_t, T *);                                               \
+                     const T *, ptrdiff_t, T *, T *, ptrdiff_t, ptrdiff_t, T, T);              \
     } NAME;
 
 FO_DEFINE_KERNEL_TYPE(float, fo_skernel)

@@ -45,7 +45,12 @@ def test_classes_the_class_weight_does_not_name_weigh_one():
     for a, b in zip(named, m.get_weights()):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="class_weight keys"):
-        m.fit(x, y, epochs=1, verbose=0, class_weight={-1: 2.0})
+        m.fit(x, y, epochs=1, verbose=0, class_weight={"1": 2.0})
+    # no table as long as the largest label: a stray huge label weighs 1.0, in no memory
+    from fastops._data import class_weights
+    w = class_weights({0: 0.5, 2: 3.0}, np.array([0, 1, 2, 10**12, -1]),
+                      losses.SparseCategoricalCrossentropy())
+    np.testing.assert_array_equal(w, [0.5, 1.0, 3.0, 1.0, 1.0])
 
 
 def test_repeated_metric_names_are_made_unique_as_keras_does():
@@ -62,6 +67,8 @@ def test_repeated_metric_names_are_made_unique_as_keras_does():
     assert logs["accuracy"] == pytest.approx(np.mean(pred == y))
     assert logs["accuracy_1"] == logs["accuracy"]
     assert logs["weighted_accuracy"] == pytest.approx(np.sum(w * (pred == y)) / np.sum(w))
+    # evaluate's list: the loss, then each metric once in compile order (Keras 3.15 lists
+    # values by name here, repeating 'accuracy'; README's Deviations)
     assert m.evaluate(x, y, sample_weight=w, verbose=0) == pytest.approx(
         [logs["loss"], logs["accuracy"], logs["accuracy_1"], logs["weighted_accuracy"]])
 
@@ -92,6 +99,11 @@ def test_custom_objects_and_metric_functions_survive_save_and_load(tmp_path):
                                                     "mean_error": mean_error})
     assert isinstance(back.loss, HalfMSE)
     assert back.evaluate(x, y, verbose=0) == pytest.approx(m.evaluate(x, y, verbose=0))
+    # saved again by the loaded model, the file still names the function and the loss
+    custom = {"HalfMSE": HalfMSE, "mean_error": mean_error}
+    back.save(tmp_path / "again.keras")
+    again = models.load_model(tmp_path / "again.keras", custom_objects=custom)
+    assert again.evaluate(x, y, verbose=0) == pytest.approx(m.evaluate(x, y, verbose=0))
     with pytest.raises(ValueError, match="lambda"):
         m.compile(optimizer="sgd", loss="mse", metrics=[lambda t, p: p.mean(axis=-1)])
         m.save(tmp_path / "lambda.keras")
@@ -130,6 +142,31 @@ def test_every_hook_gets_a_dict_and_a_history_passed_in_is_returned():
     assert {"on_train_begin", "on_epoch_begin", "on_predict_end"} <= {n for n, _ in seen}
 
 
+def test_hooks_get_their_logs_as_keras_passes_them():
+    """Keras 3 passes the train/test/predict begin-end and epoch hooks' logs by position,
+    the batch hooks' by keyword: a callback whose parameter has another name works."""
+    got = []
+
+    class OtherName(callbacks.Callback):
+        def on_epoch_begin(self, epoch, log=None):
+            got.append(("epoch", log))
+
+        def on_train_begin(self, lg=None):
+            got.append(("train", lg))
+
+    x, y = _data()
+    m = _model(activation="softmax")
+    m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+              weighted_metrics=["accuracy"])
+    h = m.fit(x, y, epochs=1, verbose=0, validation_split=0.2, callbacks=[
+        OtherName(), callbacks.LambdaCallback(on_train_begin=lambda lg: got.append(lg),
+                                              on_epoch_end=lambda e, lg: got.append(e))])
+    assert got == [("train", {}), {}, ("epoch", {}), 0]
+    # the epoch's keys sorted as Keras 3 sorts them, validation keys included
+    assert list(h.history) == ["accuracy", "loss", "val_accuracy", "val_loss",
+                               "val_weighted_accuracy", "weighted_accuracy"]
+
+
 def test_l1_l2_defaults_to_no_penalty_and_thresholds_may_be_zero():
     assert regularizers.l1_l2(l1=0.001).l2 == 0.0
     x, y = _data()
@@ -141,25 +178,45 @@ def test_l1_l2_defaults_to_no_penalty_and_thresholds_may_be_zero():
     assert acc == pytest.approx(np.mean((m.predict(x, verbose=0)[:, 0] > 0) == y))
 
 
+def _forward(m, x):
+    """The model's softmax outputs, computed by NumPy in float64 from its weights."""
+    w, b = m.get_weights()
+    z = x.astype(np.float64) @ w + b
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def test_the_batch_methods_run_the_steps_of_fit_evaluate_and_predict():
     x, y = _data(n=40)
     a, b = _model(activation="softmax", seed=3), _model(activation="softmax", seed=3)
     for m in (a, b):
         m.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    loss, acc = a.train_on_batch(x, y)
-    h = b.fit(x, y, batch_size=40, epochs=1, verbose=0, shuffle=False)
-    assert (loss, acc) == (h.history["loss"][0], h.history["accuracy"][0])
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
-        np.testing.assert_array_equal(wa, wb)
-    # each call reports its own batch, as Keras 3 (no running mean across calls)
-    assert a.test_on_batch(x[:8], y[:8]) == a.evaluate(x[:8], y[:8], verbose=0)
+    # one step of fit on the same rows, bit for bit; each call reports its own batch (Keras
+    # 3 keeps no running mean across train_on_batch calls)
+    for rows in (slice(0, 40), slice(0, 16)):
+        loss, acc = a.train_on_batch(x[rows], y[rows])
+        h = b.fit(x[rows], y[rows], batch_size=40, epochs=1, verbose=0, shuffle=False)
+        assert (loss, acc) == (h.history["loss"][0], h.history["accuracy"][0])
+        for wa, wb in zip(a.get_weights(), b.get_weights()):
+            np.testing.assert_array_equal(wa, wb)
     assert a.train_on_batch(x, y, return_dict=True).keys() == {"accuracy", "loss"}
-    np.testing.assert_array_equal(a.predict_on_batch(x), a.predict(x, verbose=0))
-    np.testing.assert_array_equal(a(x), a.predict(x, verbose=0))
-    np.testing.assert_array_equal(a.layers[0](x), a.predict(x, verbose=0))
+    p = _forward(a, x[:8])
+    loss, acc = a.test_on_batch(x[:8], y[:8])
+    assert loss == pytest.approx(-np.mean(np.log(p[np.arange(8), y[:8]])), rel=1e-5)
+    assert acc == np.mean(p.argmax(axis=1) == y[:8])
+    for out in (a.predict_on_batch(x), a(x), a.layers[0](x)):
+        assert isinstance(out, np.ndarray) and out.dtype == np.float32
+        np.testing.assert_allclose(out, _forward(a, x), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="training=True"):
         a(x, training=True)
+
+    class StepInside(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.train_on_batch(x, y)
+
+    with pytest.raises(RuntimeError, match="train_on_batch: fit is running on this model"):
+        a.fit(x, y, epochs=1, verbose=0, callbacks=[StepInside()])
 
 
 def test_get_layer_to_json_and_lambda_callback():

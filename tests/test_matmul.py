@@ -148,31 +148,45 @@ def test_skinny_path_limits(cfg, rng, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_few_row_products_sum_as_the_blocked_path(rng, simd, dtype):
     """Up to 4 rows of A times a row-major B take the few-row path, which streams B's rows
-    (fo_gemm_gemv.inc), and its transpose (up to 4 columns, A read column-major) too.  It
-    sums each element in the tiles' order (KC steps from zero, then alpha and beta), so its
-    bits are the blocked path's: checked at every row count, across KC steps (k 600 and
-    1100), across its column chunks (512 floats, 256 doubles, and a chunk per thread), with
-    A and C strided and alpha, beta not 0 and 1; and a B holding Inf gives NaN where A's
-    column is zero, as 0 * Inf must."""
+    (fo_gemm_gemv.inc), and its transpose (up to 4 columns, A read column-major) too; so do
+    5-16 rows when B is past 4 MB, and a B that fits in cache stays on the small-M path.  It
+    sums each element in the tiles' order (KC steps from zero, then alpha and beta as a full
+    tile stores them), so its rows are bit for bit those of the same product padded to 20
+    rows, which takes the blocked path: checked at every row count, across KC steps (k 600
+    and 1100), across its column chunks (and a chunk per thread), with A and C strided.  At
+    alpha 1 and beta 0 or 1 every column is compared; at alpha -0.5, beta 0.3 the columns of
+    whole tiles (the blocked path's edge tiles store without FMA); a B holding Inf gives NaN
+    where A's column is zero, as 0 * Inf must."""
     level = LEVELS.index(simd)
-    for m, k, n in [(1, 784, 512), (2, 600, 1031), (3, 1100, 77), (4, 5, 300), (1, 1, 1),
-                    (4, 600, 1)]:
-        a = rng.standard_normal((m, 2 * k)).astype(dtype)[:, ::2]
+    # up to 4 rows always; 5-16 rows with a B past 4 MB (fo_gemm.c: FO_GEMV_WIDE_B_BYTES)
+    compared = 0
+    for m, k, n in [(1, 784, 512), (2, 600, 1031), (3, 1100, 77), (4, 5, 300), (2, 1, 1),
+                    (4, 600, 1), (9, 1100, 1031), (16, 1100, 1031)]:
+        a = rng.standard_normal((20, 2 * k)).astype(dtype)[:, ::2]
         b = rng.standard_normal((k, n)).astype(dtype)
+        c0 = rng.standard_normal((20, n)).astype(dtype)
+        whole = n // 64 * 64  # columns in whole tiles at every SIMD level
         for nt in (1, 2):
-            for alpha, beta in ((1.0, 0.0), (-0.5, 2.0)):
-                results = []
-                for forced in (nt, -nt):
-                    base = np.full((m, n + 3), np.nan, dtype)
-                    c = base[:, 1:1 + n]
-                    c[...] = 1.5
-                    if forced > 0:
-                        assert _kernels.gemm_path(a, b, c, level, forced)[0] == "gemv"
-                    _kernels.BACKENDS["fastops"](a, b, c, level, forced, alpha, beta)
-                    assert np.isnan(base[:, 0]).all() and np.isnan(base[:, n + 1:]).all()
-                    results.append(c.copy())
-                np.testing.assert_array_equal(results[0], results[1])
-                assert_within(results[0], *reference(a, b, alpha, beta, np.full((m, n), 1.5, dtype)))
+            for alpha, beta in ((1.0, 0.0), (1.0, 1.0), (-0.5, 0.3)):
+                padded = c0.copy()
+                # -nt: the thread count, without the unpacked small kernel
+                blocked = _kernels.gemm_path(a, b, padded, level, -nt)[0] == "blocked"
+                _kernels.BACKENDS["fastops"](a, b, padded, level, -nt, alpha, beta)
+                base = np.full((m, n + 3), np.nan, dtype)
+                c = base[:, 1:1 + n]
+                c[...] = c0[:m]
+                assert _kernels.gemm_path(a[:m], b, c, level, nt)[0] == "gemv"
+                _kernels.BACKENDS["fastops"](a[:m], b, c, level, nt, alpha, beta)
+                assert np.isnan(base[:, 0]).all() and np.isnan(base[:, n + 1:]).all()
+                cols = slice(None) if beta in (0.0, 1.0) else slice(0, whole)
+                if blocked:  # n <= 16 pads onto a skinny path, which sums in other ways
+                    compared += 1
+                    np.testing.assert_array_equal(c[:, cols], padded[:m, cols])
+                assert_within(c, *reference(a[:m], b, alpha, beta, c0[:m]))
+    assert compared == 36  # the six shapes with n > 16, at both thread counts and 3 pairs
+    small_b = np.empty((784, 512), dtype)
+    assert _kernels.gemm_path(np.empty((16, 784), dtype), small_b, np.empty((16, 512), dtype),
+                              level, 1)[0] == "supm"  # 1.6 or 3.2 MB: in cache
     # 3 columns and a column-major A: C^T = B^T A^T has 3 rows and a row-major B^T
     at = rng.standard_normal((300, 3)).astype(dtype)
     b = rng.standard_normal((300, 40)).astype(dtype).T
@@ -186,6 +200,27 @@ def test_few_row_products_sum_as_the_blocked_path(rng, simd, dtype):
         b[7, 3] = np.inf
         r = fastops.matmul(a, b)
     assert np.isnan(r[:, 3]).all() and np.isfinite(np.delete(r, 3, axis=1)).all()
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_dot_product_sums_in_lanes_whatever_the_strides(rng, simd, dtype):
+    """(1, k) x (k, 1), and so a 1-D dot, takes the few-row path's dot kernel (16 partial
+    sums; one chain of k FMAs was latency-bound) for any strides: contiguous, a column
+    view (stride 0 along its length-1 axis), reversed and stride-0 broadcast operands."""
+    level = LEVELS.index(simd)
+    k = 100_003
+    v = rng.standard_normal(2 * k).astype(dtype)
+    w = rng.standard_normal(k).astype(dtype)
+    cases = [(v[None, :k], w[:, None]), (v[None, ::2], w[::-1, None]),
+             (np.broadcast_to(v[:1], (1, k)), w.reshape(k, 1)), (v[None, :17], w[:17, None])]
+    for a, b in cases:
+        c = np.empty((1, 1), dtype)
+        assert _kernels.gemm_path(a, b, c, level, 1)[0] == "gemv"
+        with fastops.config_context(simd=simd, backend="fastops"):
+            assert_accurate(fastops.matmul(a, b), a, b)
+            got = fastops.dot(a[0], b[:, 0])
+        assert_accurate(np.reshape(got, (1, 1)), a, b)
 
 
 @pytest.mark.parametrize("simd", SIMD_PATHS)

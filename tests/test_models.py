@@ -254,7 +254,7 @@ def test_bad_fit_input(case, exc, match):
     elif case == "negative_weight":
         kwargs["sample_weight"] = -np.ones(600)
     elif case == "class_weight_keys":
-        kwargs["class_weight"] = {1: 1.0, -2: 2.0}  # a class index is an int >= 0
+        kwargs["class_weight"] = {1: 1.0, 2.5: 2.0}  # a class index is an int
     elif case == "both_weights":
         kwargs.update(sample_weight=np.ones(600), class_weight={0: 1, 1: 1, 2: 1, 3: 1})
     elif case == "validation_data":

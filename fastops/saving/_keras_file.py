@@ -20,7 +20,7 @@ def _compile_config(model):
         return None
 
     def plain(obj):
-        if obj is None or isinstance(obj, str):
+        if obj is None or isinstance(obj, (str, dict)):  # a dict: a config read from a file
             return obj
         if isinstance(obj, (list, tuple)):
             return [plain(o) for o in obj]
@@ -121,6 +121,10 @@ def _load(path, config, weights, compile):
         model.compile(optimizer=cc["optimizer"], loss=cc.get("loss"),
                       metrics=_metric_objects(cc.get("metrics")),
                       weighted_metrics=_metric_objects(cc.get("weighted_metrics")))
+        # the entries as the file had them, so a save writes them back as they were (a
+        # built metric object would lose the function it wraps)
+        model.compile_config.update(metrics=cc.get("metrics"),
+                                    weighted_metrics=cc.get("weighted_metrics"))
     with h5py.File(io.BytesIO(weights), "r") as h5:
         arrays = _h5.read_layers(h5, model, path)
         try:
