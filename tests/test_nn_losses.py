@@ -282,3 +282,18 @@ def test_sample_weight_sharing_memory_with_out_is_read_as_before_the_call(fn, se
     loss, grad = fn(z, y, out=g, sample_weight=w)[:2]
     assert loss == expected_loss
     np.testing.assert_array_equal(grad, expected_grad)
+
+
+def test_probability_clip_bounds_are_in_the_operands_type():
+    """Keras clips probabilities to [eps, 1 - eps] in the model's dtype: float32's 1 - 1e-7
+    is 1 - 2^-23, so a float32 prediction of 1 where the target is 0 loses 23 ln 2 = 15.942
+    (Keras 3 on JAX reads the same), a float64 one -ln(1e-7) = 16.118."""
+    y = np.array([[0.0, 1.0]])
+    p = np.array([[1.0, 1.0]])
+    loss32 = nn.binary_crossentropy_probs(p.astype(np.float32), y.astype(np.float32),
+                                          grad=False)[0]
+    loss64 = nn.binary_crossentropy_probs(p, y, grad=False)[0]
+    # the row's mean: the target-0 term, and the target-1 term -ln(hi) of the clipped 1
+    hi32 = 1 - 2.0**-23
+    assert loss32 == pytest.approx((23 * np.log(2) - np.log(hi32)) / 2, rel=1e-9)
+    assert loss64 == pytest.approx((-np.log(1e-7) - np.log(1 - 1e-7)) / 2, rel=1e-9)
