@@ -491,10 +491,10 @@ FO_DEFINE_REF_KERNELS(double, d)
         void (*small)(ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, T, const T *, ptrdiff_t,    \
                       ptrdiff_t, const T *, ptrdiff_t, T, T *, ptrdiff_t);                     \
         /* one KC step of the few-row path (fo_gemm_gemv.inc: m, kc, w, A and its strides, B  \
-         * and its row stride, scratch, C and its strides, alpha, beta); NULL: such products  \
-         * take the small-M path */                                                           \
+         * and its row stride, scratch, C and its strides, alpha, beta, whether the product  \
+         * is a dot); NULL: such products take the small-M path */                            \
         void (*gemv)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const T *, ptrdiff_t, ptrdiff_t,         \
-                     const T *, ptrdiff_t, T *, T *, ptrdiff_t, ptrdiff_t, T, T);              \
+                     const T *, ptrdiff_t, T *, T *, ptrdiff_t, ptrdiff_t, T, T, int);         \
     } NAME;
 
 FO_DEFINE_KERNEL_TYPE(float, fo_skernel)

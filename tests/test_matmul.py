@@ -160,8 +160,9 @@ def test_few_row_products_sum_as_the_blocked_path(rng, simd, dtype):
     level = LEVELS.index(simd)
     # up to 4 rows always; 5-16 rows with a B past 4 MB (fo_gemm.c: FO_GEMV_WIDE_B_BYTES)
     compared = 0
+    # (1, 300, 17) on 2 threads: a last chunk of one column, summed as the others
     for m, k, n in [(1, 784, 512), (2, 600, 1031), (3, 1100, 77), (4, 5, 300), (2, 1, 1),
-                    (4, 600, 1), (9, 1100, 1031), (16, 1100, 1031)]:
+                    (4, 600, 1), (9, 1100, 1031), (16, 1100, 1031), (1, 300, 17)]:
         a = rng.standard_normal((20, 2 * k)).astype(dtype)[:, ::2]
         b = rng.standard_normal((k, n)).astype(dtype)
         c0 = rng.standard_normal((20, n)).astype(dtype)
@@ -169,21 +170,21 @@ def test_few_row_products_sum_as_the_blocked_path(rng, simd, dtype):
         for nt in (1, 2):
             for alpha, beta in ((1.0, 0.0), (1.0, 1.0), (-0.5, 0.3)):
                 padded = c0.copy()
-                # -nt: the thread count, without the unpacked small kernel
+                # -nt: exactly nt threads (even for small products), no unpacked small kernel
                 blocked = _kernels.gemm_path(a, b, padded, level, -nt)[0] == "blocked"
                 _kernels.BACKENDS["fastops"](a, b, padded, level, -nt, alpha, beta)
                 base = np.full((m, n + 3), np.nan, dtype)
                 c = base[:, 1:1 + n]
                 c[...] = c0[:m]
-                assert _kernels.gemm_path(a[:m], b, c, level, nt)[0] == "gemv"
-                _kernels.BACKENDS["fastops"](a[:m], b, c, level, nt, alpha, beta)
+                assert _kernels.gemm_path(a[:m], b, c, level, -nt) == ("gemv", nt)
+                _kernels.BACKENDS["fastops"](a[:m], b, c, level, -nt, alpha, beta)
                 assert np.isnan(base[:, 0]).all() and np.isnan(base[:, n + 1:]).all()
                 cols = slice(None) if beta in (0.0, 1.0) else slice(0, whole)
                 if blocked:  # n <= 16 pads onto a skinny path, which sums in other ways
                     compared += 1
                     np.testing.assert_array_equal(c[:, cols], padded[:m, cols])
                 assert_within(c, *reference(a[:m], b, alpha, beta, c0[:m]))
-    assert compared == 36  # the six shapes with n > 16, at both thread counts and 3 pairs
+    assert compared == 42  # the seven shapes with n > 16, at both thread counts and 3 pairs
     small_b = np.empty((784, 512), dtype)
     assert _kernels.gemm_path(np.empty((16, 784), dtype), small_b, np.empty((16, 512), dtype),
                               level, 1)[0] == "supm"  # 1.6 or 3.2 MB: in cache
