@@ -1,8 +1,9 @@
 """Keras 3 behaviours a review found fastops missing (each checked against Keras 3.15 on JAX
-by hand; the values here follow from Keras' definitions, not from running Keras):
-class weights that stay off the validation rows, the logs' names of repeated metrics,
-custom objects in load_model, a saved metric function, 1-D inputs to a loss object,
-dict logs in every hook, a History passed in, l1_l2's defaults, thresholds of 0."""
+by hand; the values here follow from Keras' definitions or NumPy, not from running Keras):
+class weights that stay off the validation rows, the logs' names and order, custom objects
+in load_model and a saved metric function, 1-D inputs to a loss object, logs in every hook
+as Keras passes them, a History passed in, l1_l2's defaults, thresholds of 0, the batch
+methods (train/test/predict_on_batch, model(x)), get_layer, to_json and LambdaCallback."""
 import numpy as np
 import pytest
 
