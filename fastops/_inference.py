@@ -13,7 +13,7 @@ from . import nn
 from ._data import (Gatherer, batch_bounds, check_x, inference_passes, inference_rows,
                     positive_int, verbose_level)
 from ._sources import is_stream, streamed as _streamed
-from ._step import Buffers, Step, log_names, log_order
+from ._step import Buffers, Step, logged_metrics
 
 
 class Inference:
@@ -68,8 +68,7 @@ class Inference:
             return logs
         if not metrics:
             return logs["loss"]
-        names = log_names(metrics)
-        return [logs["loss"]] + [logs[names[i]] for i in log_order(metrics)]
+        return [logs["loss"]] + [logs[name] for name, _ in logged_metrics(metrics)]
 
     def _evaluate_arrays(self, x, y, sample_weight, batch_size, verbose, callbacks):
         with self._reading("evaluate"):

@@ -7,6 +7,11 @@ from ._data import Gatherer, class_weights
 from ._step import Buffers, Step
 
 
+def _one_batch(x):
+    """A batch size that takes all of x's rows at once (evaluate and predict check x)."""
+    return max(np.shape(x)[0] if np.ndim(x) else 1, 1)
+
+
 class OnBatch:
     """The batch methods of a compiled model (Keras 3's names, arguments and returns)."""
 
@@ -31,14 +36,12 @@ class OnBatch:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of the batch (x, y), as evaluate returns them."""
-        n = np.shape(x)[0] if np.ndim(x) else 1
-        return self.evaluate(x, y, batch_size=max(n, 1), verbose=0, sample_weight=sample_weight,
-                             return_dict=return_dict)
+        return self.evaluate(x, y, batch_size=_one_batch(x), verbose=0,
+                             sample_weight=sample_weight, return_dict=return_dict)
 
     def predict_on_batch(self, x):
         """The model's outputs for the batch x (a NumPy array, as Keras 3 returns)."""
-        n = np.shape(x)[0] if np.ndim(x) else 1
-        return self.predict(x, batch_size=max(n, 1), verbose=0)
+        return self.predict(x, batch_size=_one_batch(x), verbose=0)
 
     def __call__(self, inputs, training=None, mask=None):
         """The outputs for `inputs` as a NumPy array (Keras returns a backend tensor).

@@ -27,13 +27,13 @@ class Buffers:
         return v
 
 
-def log_names(metrics):
-    """The logs' key of each metric, as Keras 3 names them (CompileMetrics.result): the plain
-    metrics first, a repeated name suffixed _1, _2, ...; then the weighted ones, whose name,
-    when a plain metric already took it, becomes weighted_<name>."""
-    taken, names = {}, [None] * len(metrics)
+def logged_metrics(metrics):
+    """[(logs key, metric)] in the order Keras 3 reports them (CompileMetrics.result): the
+    plain metrics first, a repeated name suffixed _1, _2, ...; then the weighted ones, whose
+    name, when a plain metric already took it, becomes weighted_<name>."""
+    taken, entries = {}, []
     for weighted in (False, True):
-        for i, m in enumerate(metrics):
+        for m in metrics:
             if bool(getattr(m, "weighted", False)) != weighted:
                 continue
             name = m.name
@@ -48,14 +48,14 @@ def log_names(metrics):
                     index = taken[name]
                     taken[name] += 1
                     name = f"{name}_{index}"
-            names[i] = name
-    return names
+            entries.append((name, m))
+    return entries
 
 
-def log_order(metrics):
-    """Indices of the metrics in the order Keras 3 reports them: plain, then weighted."""
-    return ([i for i, m in enumerate(metrics) if not getattr(m, "weighted", False)]
-            + [i for i, m in enumerate(metrics) if getattr(m, "weighted", False)])
+def with_validation(logs, val_logs):
+    """An epoch's logs with the validation pass's, as val_<key>, every key sorted as Keras 3
+    sorts them."""
+    return dict(sorted({**logs, **{"val_" + k: v for k, v in val_logs.items()}}.items()))
 
 
 class Step:
@@ -81,8 +81,7 @@ class Step:
         self.backward_kw = [{"products": True} if l.product_gradients else {}
                             for l in self.layers]
         self.regularizers = [r for l in train for r in l.regularizers]
-        names = log_names(metrics)
-        self._logged = [(names[i], metrics[i]) for i in log_order(metrics)]
+        self._logged = logged_metrics(metrics)
         self._probs = None
         self.reset()
 

@@ -17,7 +17,7 @@ from ._batches import SlabChecker, batches_of
 from ._data import check_sample_weight, check_y, class_weights, split_validation
 from ._prefetch import Prefetch
 from ._sources import (ArraySource, DaskSource, DatasetSource, GeneratorSource, kind_of)
-from ._step import Buffers, Step
+from ._step import Buffers, Step, with_validation
 
 _NAMES = {"dataset": "PyDataset", "generator": "generator"}
 
@@ -172,8 +172,7 @@ class StreamTrainer:
             logs = step.logs()
             if val is not None and (epoch + 1) % validation_freq == 0:
                 vlogs = self._evaluate_stream_loop(*val[:2], vbatch, cbs, metrics)
-                logs.update({"val_" + k: v for k, v in vlogs.items()})
-                logs = dict(sorted(logs.items()))  # Keras 3 sorts the epoch's keys too
+                logs = with_validation(logs, vlogs)
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break

@@ -272,6 +272,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 def model_from_json(json_string, custom_objects=None):
     """A new model (fresh weights) from the JSON of `model.to_json()` (fastops or Keras 3)."""
     from ._registry import custom_object_scope
+    from .saving._keras_file import model_from_config
     try:
         config = json.loads(json_string)
     except (TypeError, json.JSONDecodeError) as e:
@@ -280,11 +281,7 @@ def model_from_json(json_string, custom_objects=None):
         raise ValueError(f"model_from_json: fastops builds Sequential models, this JSON holds "
                          f"{config.get('class_name') if isinstance(config, dict) else config!r}")
     with custom_object_scope(custom_objects):
-        model = Sequential.from_config(config.get("config"))
-    shape = (config.get("build_config") or {}).get("input_shape")
-    if shape and not model.built:
-        model.build(tuple(shape))
-    return model
+        return model_from_config(config)
 
 
 def clone_model(model):

@@ -27,7 +27,7 @@ from ._inference import Inference
 from ._model_pickle import PicklableModel
 from ._on_batch import OnBatch
 from ._sources import streamed as _streamed
-from ._step import Buffers, Step, log_names, log_order
+from ._step import Buffers, Step, logged_metrics, with_validation
 from ._streaming import StreamTrainer
 from ._threads import ThreadGuard
 
@@ -101,8 +101,7 @@ class Trainer(Inference, OnBatch, PicklableModel, StreamTrainer, ThreadGuard):
 
     @property
     def metrics_names(self):
-        names = log_names(self.compiled_metrics)
-        return ["loss"] + [names[i] for i in log_order(self.compiled_metrics)]
+        return ["loss"] + [name for name, _ in logged_metrics(self.compiled_metrics)]
 
     # ---- argument checks ----
 
@@ -213,8 +212,7 @@ class Trainer(Inference, OnBatch, PicklableModel, StreamTrainer, ThreadGuard):
             logs = step.logs()
             if val_pass is not None and (epoch + 1) % validation_freq == 0:
                 vlogs = self._evaluate_loop(*val_pass, vbatch, cbs, metrics)
-                logs.update({"val_" + k: v for k, v in vlogs.items()})
-                logs = dict(sorted(logs.items()))  # Keras 3 sorts the epoch's keys too
+                logs = with_validation(logs, vlogs)
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break

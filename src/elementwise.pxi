@@ -109,12 +109,9 @@ cdef object delegate_binary(str fn, object a, object b, object out):
     return getattr(np, fn)(a, b, **kw)
 
 
-# the parameter names of the entries whose operands are not (a, b), for their error messages
-_OPERAND_NAMES = {"relu_backward": ("grad", "x"), "bias_add": ("x", "b"),
-                  "bias_add_relu": ("x", "b")}
-
-
-cdef object binary(int op, object a, object b, object out, str fn, int tier):
+cdef object binary(int op, object a, object b, object out, str fn, int tier, str a_name="a",
+                   str b_name="b"):
+    """a_name, b_name: the entry's parameter names, for its error messages."""
     cdef int code
     if cnp.PyArray_CheckExact(a) and cnp.PyArray_CheckExact(b):
         code = dtype_code(a)
@@ -124,9 +121,8 @@ cdef object binary(int op, object a, object b, object out, str fn, int tier):
         return dask_dispatch(fn, a, b, out=out)
     if is_foreign(a) or is_foreign(b):
         return delegate_binary(fn, a, b, out)
-    names = _OPERAND_NAMES.get(fn, ("a", "b"))
-    xa = as_operand(a, fn, names[0])
-    xb = as_operand(b, fn, names[1])
+    xa = as_operand(a, fn, a_name)
+    xb = as_operand(b, fn, b_name)
     dtype = np.result_type(xa, xb)
     if dtype.type not in (np.float32, np.float64):
         return delegate_binary(fn, xa, xb, out)
@@ -185,6 +181,8 @@ def binary_tier(str fn, a, b, out=None, int tier=TIER_FASTOPS):
     if fn in ("bias_add", "bias_add_relu"):
         a, b = bias_operands(a, b, fn)
     op = FO_ADD if fn == "bias_add" else _BINARY_NAMES.index(fn)
+    if fn == "relu_backward":
+        return binary(op, a, b, out, fn, tier, "grad", "x")
     return binary(op, a, b, out, fn, tier)
 
 
@@ -255,7 +253,7 @@ def relu_backward(grad, x, out=None):
     np.where(x > 0, grad, 0) in the promoted dtype, with broadcasting.  x may be relu's input
     or its output (they are positive at the same places).
     """
-    return binary(FO_RELU_BACKWARD, grad, x, out, "relu_backward", TIER_FASTOPS)
+    return binary(FO_RELU_BACKWARD, grad, x, out, "relu_backward", TIER_FASTOPS, "grad", "x")
 
 
 def bias_add(x, b, out=None):

@@ -12,9 +12,13 @@ cdef object reduced_axes(object axis, int nd, str fn, char *reduced):
     for d in range(nd):
         reduced[d] = 0
     for ax in axes:
-        if isinstance(ax, (bool, np.bool_)) or not hasattr(ax, "__index__"):
-            raise TypeError(f"{fn}: axis must be None, an int or a tuple of ints, got {axis!r}")
-        ax = operator.index(ax)  # np.integer and 0-d integer arrays too, as NumPy takes them
+        try:  # np.integer and 0-d integer arrays too, as NumPy takes them; not bools
+            if isinstance(ax, (bool, np.bool_)):
+                raise TypeError
+            ax = operator.index(ax)
+        except TypeError:
+            raise TypeError(f"{fn}: axis must be None, an int or a tuple of ints, got "
+                            f"{axis!r}") from None
         if nd == 0 and ax in (0, -1) and not isinstance(axis, tuple):
             continue  # NumPy's one exception: a 0-d array takes axis=0 or -1 as no axis
         if not -nd <= ax < nd:

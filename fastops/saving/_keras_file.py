@@ -51,6 +51,17 @@ def model_config(model):
     return config
 
 
+def model_from_config(config):
+    """A new model (fresh weights) from config.json's entry (the inverse of model_config),
+    built when the entry holds its input shape."""
+    from ..models import Sequential
+    model = Sequential.from_config(config.get("config"))
+    shape = (config.get("build_config") or {}).get("input_shape")
+    if shape and not model.built:
+        model.build(tuple(shape))
+    return model
+
+
 def save_model(model, filepath, overwrite=True):
     """Write `model` (config, weights, optimizer state, compile config) as a '.keras' zip."""
     path = os.fspath(filepath)
@@ -110,12 +121,7 @@ def _metric_objects(entries):
 def _load(path, config, weights, compile):
     import h5py
 
-    from ..models import Sequential
-    model = Sequential.from_config(config["config"])
-    if not model.built:
-        shape = (config.get("build_config") or {}).get("input_shape")
-        if shape:
-            model.build(tuple(shape))
+    model = model_from_config(config)
     cc = config.get("compile_config") if compile else None
     if cc:
         model.compile(optimizer=cc["optimizer"], loss=cc.get("loss"),
